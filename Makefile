@@ -1,0 +1,31 @@
+# The two commands of the README: `make demo` (the main job) and `make test` (the tests).
+# Each sets itself up on a fresh machine with only Python 3.11+: a virtual environment in
+# .venv, the project installed into it, then the run.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+PORT ?= 3000
+
+.PHONY: demo test ui install bench clean
+
+$(BIN)/.installed: pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $@
+
+install: $(BIN)/.installed
+
+demo: install
+	$(BIN)/mars-assets demo
+
+test: install
+	$(BIN)/python -m pytest
+
+ui: install
+	$(BIN)/mars-assets ui --port $(PORT)
+
+clean:
+	rm -rf warehouse .dagster_home

@@ -1,0 +1,1 @@
+"""Software-defined assets by layer: bronze, silver, gold, dashboards."""

@@ -1,0 +1,141 @@
+"""Bronze: verbatim source responses and image bytes, keyed rover/sol. Never the API key.
+
+Each response body is stored byte for byte as ``<name>.json`` beside ``<name>.meta.json``
+(redacted URL, status, rate-limit headers, fetch time).
+"""
+
+
+import json
+from pathlib import PurePosixPath
+
+import dagster as dg
+
+from mars_assets.partitions import ROVERS, rover_sol_of, rover_sol_partitions
+from mars_assets.resources import ApiError, ImageDownloader, LandingZone, MmgisClient, PhotosApiClient, Warehouse
+from mars_assets.resources.http import ApiResponse, redact_url
+from mars_assets.sources.mmgis import MMGIS_MISSIONS, waypoints_path
+
+API_POOL = "nasa_api"
+RETRY = dg.RetryPolicy(max_retries=2, delay=5, backoff=dg.Backoff.EXPONENTIAL)
+
+
+def _pair(name: str, resp: ApiResponse) -> dict[str, bytes]:
+    return {f"{name}.json": resp.body, f"{name}.meta.json": json.dumps(resp.sidecar(), indent=1).encode()}
+
+
+@dg.asset(key=["bronze", "rovers"], group_name="bronze", kinds={"json"}, pool=API_POOL, retry_policy=RETRY,
+          description="Verbatim GET /rovers of the Photos API v1 (or mirror).")
+def bronze_rovers(photos_api: PhotosApiClient, warehouse: Warehouse) -> dg.MaterializeResult:
+    resp = photos_api.rovers()
+    warehouse.write_objects("bronze/rovers", _pair("rovers", resp))
+    return dg.MaterializeResult(metadata={"url": redact_url(resp.url), "bytes": len(resp.body),
+                                          "x_ratelimit_remaining": resp.headers.get("X-RateLimit-Remaining", "")})
+
+
+@dg.asset(key=["bronze", "manifests"], group_name="bronze", kinds={"json"}, pool=API_POOL, retry_policy=RETRY,
+          description="Verbatim GET /manifests/{rover} for every rover; a rover the source has no "
+                      "manifest for (HTTP 404) is recorded in metadata, not fatal.")
+def bronze_manifests(context: dg.AssetExecutionContext, photos_api: PhotosApiClient,
+                     warehouse: Warehouse) -> dg.MaterializeResult:
+    found, missing = [], {}
+    for rover in ROVERS:
+        try:
+            resp = photos_api.manifest(rover)
+        except ApiError as exc:
+            if exc.status != 404:
+                raise
+            missing[rover] = str(exc)
+            warehouse.write_objects(f"bronze/manifests/rover={rover}", {})
+            continue
+        warehouse.write_objects(f"bronze/manifests/rover={rover}", _pair("manifest", resp))
+        found.append(rover)
+    if missing:
+        context.log.warning(f"no manifest from the source for: {', '.join(missing)}")
+    return dg.MaterializeResult(metadata={"rovers_with_manifest": found, "rovers_without_manifest": list(missing)})
+
+
+@dg.asset(key=["bronze", "waypoints"], group_name="bronze", kinds={"json"}, retry_policy=RETRY,
+          description="Verbatim MMGIS waypoints GeoJSON of Perseverance (M20) and Curiosity (MSL).")
+def bronze_waypoints(context: dg.AssetExecutionContext, mmgis: MmgisClient, warehouse: Warehouse) -> dg.MaterializeResult:
+    got = {}
+    for rover, mission in MMGIS_MISSIONS.items():
+        try:
+            resp = mmgis.get(waypoints_path(mission))
+        except ApiError as exc:
+            if exc.status != 404:
+                raise
+            context.log.warning(f"{rover}: {exc}")
+            continue
+        warehouse.write_objects(f"bronze/waypoints/rover={rover}", _pair(f"{mission}_waypoints", resp))
+        got[rover] = len(resp.body)
+    return dg.MaterializeResult(metadata={"bytes_by_rover": got})
+
+
+@dg.asset(key=["bronze", "photos"], group_name="bronze", kinds={"json"}, partitions_def=rover_sol_partitions,
+          pool=API_POOL, retry_policy=RETRY,
+          description="Verbatim pages of GET /rovers/{rover}/photos?sol={sol}&page=N, 25 photos a page.")
+def bronze_photos(context: dg.AssetExecutionContext, photos_api: PhotosApiClient,
+                  warehouse: Warehouse) -> dg.MaterializeResult:
+    rover, sol = rover_sol_of(context)
+    pages = photos_api.photo_pages(rover, sol)
+    objects: dict[str, bytes] = {}
+    for i, resp in enumerate(pages, start=1):
+        objects.update(_pair(f"page-{i:04d}", resp))
+    warehouse.write_objects(f"bronze/photos/rover={rover}/sol={sol}", objects)
+    last = pages[-1].headers.get("X-RateLimit-Remaining", "")
+    return dg.MaterializeResult(metadata={"pages": len(pages), "x_ratelimit_remaining": last})
+
+
+@dg.asset(key=["bronze", "images"], group_name="bronze", kinds={"jpeg", "png"}, partitions_def=rover_sol_partitions,
+          deps=[dg.AssetKey(["silver", "photos"]), dg.AssetKey(["silver", "landing_files"])], retry_policy=RETRY,
+          description="Image bytes of one rover × sol: files routed from the landing zone plus downloads of "
+                      "the partition's img_src (NASA hosts only, at most max_per_partition). Each attempt is "
+                      "listed in _index.json with its status; a failed download is 'missing', not fatal.")
+def bronze_images(context: dg.AssetExecutionContext, warehouse: Warehouse, landing: LandingZone,
+                  image_downloader: ImageDownloader) -> dg.MaterializeResult:
+    rover, sol = rover_sol_of(context)
+    objects: dict[str, bytes] = {}
+    index: list[dict] = []
+    routed = warehouse.read_table("silver", "landing_files",
+                                  where=f"status = 'routed' and rover = '{rover}' and sol = {int(sol)}")
+    for row in routed.to_pylist():
+        name = f"{row['product_id']}{PurePosixPath(row['path']).suffix.lower()}"
+        try:
+            objects[name] = landing.read(row["path"])
+            index.append({"object": name, "product_id": row["product_id"], "camera": row["camera"],
+                          "source": "landing", "uri": f"landing:{row['path']}", "status": "stored", "reason": None})
+        except FileNotFoundError as exc:
+            index.append({"object": None, "product_id": row["product_id"], "camera": row["camera"],
+                          "source": "landing", "uri": f"landing:{row['path']}", "status": "missing",
+                          "reason": f"landing file vanished: {exc}"})
+    photos = warehouse.read_table("silver", "photos", {"rover": rover, "sol": sol})
+    limit = image_downloader.max_per_partition
+    todo = photos.to_pylist() if photos.num_rows else []
+    todo = todo if limit < 0 else todo[:limit]
+    dead_hosts: dict[str, str] = {}
+    for photo in todo:
+        url = photo["img_src"]
+        host = url.split("/")[2] if "://" in url else ""
+        name = f"{photo['product_id']}{PurePosixPath(url).suffix.lower() or '.jpg'}"
+        entry = {"object": None, "product_id": photo["product_id"], "camera": photo["camera"],
+                 "source": "download", "uri": url, "status": "missing", "reason": None}
+        if name in objects:
+            continue
+        if host in dead_hosts:
+            entry["reason"] = f"host unreachable earlier in this run: {dead_hosts[host]}"
+        else:
+            try:
+                objects[name] = image_downloader.fetch(url)
+                entry.update(object=name, status="stored")
+            except ApiError as exc:
+                entry["reason"] = str(exc)
+                if exc.status == 0:
+                    dead_hosts[host] = str(exc)[:200]
+        index.append(entry)
+    objects["_index.json"] = json.dumps(index, indent=1).encode()
+    warehouse.write_objects(f"bronze/images/rover={rover}/sol={sol}", objects)
+    stored = sum(e["status"] == "stored" for e in index)
+    return dg.MaterializeResult(metadata={
+        "stored": stored, "missing": len(index) - stored,
+        "from_landing": sum(e["source"] == "landing" and e["status"] == "stored" for e in index),
+        "downloaded": sum(e["source"] == "download" and e["status"] == "stored" for e in index)})

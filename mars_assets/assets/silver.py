@@ -1,0 +1,315 @@
+"""Silver: typed, cleaned, deduplicated Parquet tables.
+
+Every table is written by :class:`~mars_assets.resources.WarehouseIOManager`; a row that
+cannot be typed goes to a ``*_quarantine`` table with the reason, never silently away.
+"""
+
+
+import datetime as dt
+import hashlib
+import json
+from typing import Any
+
+import dagster as dg
+import pyarrow as pa
+
+from mars_assets.imaging import IMAGE_STATS_SCHEMA, ImageDecodeError, decode_image, image_statistics
+from mars_assets.partitions import ROVERS, rover_sol_of, rover_sol_partitions
+from mars_assets.resources import LandingZone, Warehouse
+from mars_assets.sources import photos_api
+from mars_assets.sources.mmgis import parse_waypoints
+from mars_assets.sources.product_ids import parse_product_id
+
+TS = pa.timestamp("us", tz="UTC")
+
+PHOTOS_SCHEMA = pa.schema([
+    ("photo_id", pa.int64()), ("rover", pa.string()), ("sol", pa.int64()), ("earth_date", pa.date32()),
+    ("camera", pa.string()), ("camera_id", pa.int32()), ("camera_full_name", pa.string()),
+    ("img_src", pa.string()), ("product_id", pa.string()), ("source", pa.string()), ("ingested_at", TS),
+])
+QUARANTINE_SCHEMA = pa.schema([
+    ("rover", pa.string()), ("sol", pa.int64()), ("record_key", pa.string()), ("source", pa.string()),
+    ("reason", pa.string()), ("raw", pa.string()), ("quarantined_at", TS),
+])
+ROVERS_SCHEMA = pa.schema([
+    ("rover", pa.string()), ("rover_id", pa.int32()), ("rover_name", pa.string()), ("landing_date", pa.date32()),
+    ("launch_date", pa.date32()), ("status", pa.string()), ("max_sol", pa.int64()), ("max_date", pa.date32()),
+    ("total_photos", pa.int64()), ("as_of", pa.string()),
+])
+CAMERAS_SCHEMA = pa.schema([
+    ("rover", pa.string()), ("camera", pa.string()), ("camera_full_name", pa.string()), ("camera_id", pa.int32()),
+    ("listed_by_rover", pa.bool_()), ("photos_seen", pa.bool_()),
+])
+MANIFEST_SOLS_SCHEMA = pa.schema([
+    ("rover", pa.string()), ("sol", pa.int64()), ("earth_date", pa.date32()), ("total_photos", pa.int64()),
+    ("cameras", pa.list_(pa.string())),
+])
+WAYPOINTS_SCHEMA = pa.schema([
+    ("rover", pa.string()), ("sol", pa.int64()), ("site", pa.int64()), ("drive", pa.int64()), ("rmc", pa.string()),
+    ("lon", pa.float64()), ("lat", pa.float64()), ("elevation_m", pa.float64()), ("easting_m", pa.float64()),
+    ("northing_m", pa.float64()), ("roll_deg", pa.float64()), ("pitch_deg", pa.float64()), ("yaw_deg", pa.float64()),
+    ("tilt_deg", pa.float64()), ("dist_m", pa.float64()), ("dist_total_m", pa.float64()),
+])
+LANDING_FILES_SCHEMA = pa.schema([
+    ("path", pa.string()), ("bytes", pa.int64()), ("modified_at", TS), ("product_id", pa.string()),
+    ("rover", pa.string()), ("sol", pa.int64()), ("camera", pa.string()), ("status", pa.string()),
+    ("reason", pa.string()),
+])
+IMAGES_SCHEMA = pa.schema([
+    ("image_id", pa.string()), ("product_id", pa.string()), ("rover", pa.string()), ("sol", pa.int64()),
+    ("camera", pa.string()), ("source", pa.string()), ("uri", pa.string()), ("bytes", pa.int64()),
+    ("width", pa.int32()), ("height", pa.int32()), ("mode", pa.string()), ("sha256", pa.string()),
+    ("ingested_at", TS),
+])
+IMAGE_STATS_TABLE_SCHEMA = pa.schema(
+    [("image_id", pa.string()), ("product_id", pa.string()), ("rover", pa.string()), ("sol", pa.int64()),
+     ("camera", pa.string())] + list(IMAGE_STATS_SCHEMA)
+)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def _quarantine(rover: str | None, sol: int | None, key: str, source: str, reason: str, raw: Any) -> dict:
+    return {"rover": rover, "sol": sol, "record_key": key, "source": source, "reason": reason,
+            "raw": json.dumps(raw, default=str)[:4000] if raw is not None else None, "quarantined_at": _now()}
+
+
+def _pages(warehouse: Warehouse, prefix: str) -> list[tuple[str, Any]]:
+    """Decoded JSON of the bronze response bodies under ``prefix`` (not the .meta files)."""
+    out = []
+    for name in warehouse.list_objects(prefix):
+        if name.endswith(".json") and not name.endswith(".meta.json") and not name.startswith("_"):
+            out.append((name, json.loads(warehouse.read_object(f"{prefix}/{name}"))))
+    return out
+
+
+# -- photos -------------------------------------------------------------------------------
+@dg.multi_asset(
+    outs={
+        "photos": dg.AssetOut(key=["silver", "photos"], io_manager_key="warehouse_io_manager", kinds={"parquet"},
+                              description="One row per photo (Photos API v1 fields, typed; img_src in https; "
+                                          "product_id from the file name), deduplicated on photo_id."),
+        "photo_quarantine": dg.AssetOut(key=["silver", "photo_quarantine"], io_manager_key="warehouse_io_manager",
+                                        kinds={"parquet"},
+                                        description="Photo records that could not be typed, with the reason."),
+    },
+    deps=[dg.AssetKey(["bronze", "photos"]), dg.AssetKey(["silver", "manifest_sols"])],
+    partitions_def=rover_sol_partitions, group_name="silver", can_subset=False,
+    check_specs=[
+        dg.AssetCheckSpec("matches_manifest", asset=["silver", "photos"],
+                          description="Where the manifest covers the sol, the photo count and camera set "
+                                      "equal the manifest's total_photos and cameras."),
+        dg.AssetCheckSpec("no_quarantined_photos", asset=["silver", "photo_quarantine"],
+                          description="Every photo record of the partition could be typed."),
+    ],
+)
+def silver_photos(context: dg.AssetExecutionContext, warehouse: Warehouse):
+    rover, sol = rover_sol_of(context)
+    now = _now()
+    rows: dict[int, dict] = {}
+    bad: list[dict] = []
+    duplicates = 0
+    for name, body in _pages(warehouse, f"bronze/photos/rover={rover}/sol={sol}"):
+        for obj in photos_api.photos_of(body):
+            try:
+                row = photos_api.parse_photo(obj, ingested_at=now)
+                if row["rover"] != rover or row["sol"] != sol:
+                    raise ValueError(f"photo of {row['rover']} sol {row['sol']} in the {rover} sol {sol} response")
+            except (KeyError, TypeError, ValueError) as exc:
+                bad.append(_quarantine(rover, sol, str(obj.get("id")) if isinstance(obj, dict) else None,
+                                       name, f"{type(exc).__name__}: {exc}", obj))
+                continue
+            if row["photo_id"] in rows:
+                duplicates += 1
+            rows[row["photo_id"]] = row
+    photos = pa.Table.from_pylist(sorted(rows.values(), key=lambda r: r["photo_id"]), schema=PHOTOS_SCHEMA)
+    cams = sorted(set(photos.column("camera").to_pylist()))
+    yield dg.Output(photos, output_name="photos", metadata={"cameras": cams, "duplicates_dropped": duplicates})
+    yield dg.Output(pa.Table.from_pylist(bad, schema=QUARANTINE_SCHEMA), output_name="photo_quarantine")
+    yield manifest_check(warehouse, rover, sol, photos.num_rows, cams)
+    yield dg.AssetCheckResult(check_name="no_quarantined_photos", asset_key=["silver", "photo_quarantine"],
+                              passed=not bad, severity=dg.AssetCheckSeverity.WARN,
+                              metadata={"quarantined": len(bad)})
+
+
+def manifest_check(warehouse: Warehouse, rover: str, sol: int, photos: int, cameras: list[str]) -> dg.AssetCheckResult:
+    """Compare one partition's photos with the manifest's entry for the sol (if any)."""
+    entry = None
+    if warehouse.has_table("silver", "manifest_sols"):
+        found = warehouse.read_table("silver", "manifest_sols", where=f"rover = '{rover}' and sol = {int(sol)}")
+        entry = found.to_pylist()[0] if found.num_rows else None
+    if entry is None:
+        return dg.AssetCheckResult(check_name="matches_manifest", asset_key=["silver", "photos"], passed=True,
+                                   metadata={"manifest_covers_sol": False, "photos": photos})
+    ok = entry["total_photos"] == photos and sorted(entry["cameras"]) == cameras
+    return dg.AssetCheckResult(
+        check_name="matches_manifest", asset_key=["silver", "photos"], passed=ok,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"manifest_covers_sol": True, "photos": photos, "manifest_total_photos": entry["total_photos"],
+                  "cameras": ", ".join(cameras), "manifest_cameras": ", ".join(entry["cameras"])})
+
+
+# -- reference tables ---------------------------------------------------------------------
+@dg.asset(key=["silver", "manifest_sols"], io_manager_key="warehouse_io_manager", group_name="silver",
+          kinds={"parquet"}, deps=[dg.AssetKey(["bronze", "manifests"])],
+          description="Per rover × sol from the mission manifests: earth_date, total_photos, cameras.")
+def silver_manifest_sols(warehouse: Warehouse) -> pa.Table:
+    rows = []
+    for rover in ROVERS:
+        for _name, body in _pages(warehouse, f"bronze/manifests/rover={rover}"):
+            rows.extend(photos_api.parse_manifest(body)[1])
+    return pa.Table.from_pylist(rows, schema=MANIFEST_SOLS_SCHEMA)
+
+
+def _rover_records(warehouse: Warehouse) -> list[tuple[dict, str]]:
+    """Every rover object seen in bronze (listing, manifests, photos) with where it came from."""
+    found = []
+    for _n, body in _pages(warehouse, "bronze/rovers"):
+        found += [(r, "rovers_listing") for r in photos_api.parse_rovers_listing(body)]
+    for rover in ROVERS:
+        for _n, body in _pages(warehouse, f"bronze/manifests/rover={rover}"):
+            found.append((photos_api.parse_manifest(body)[0], "manifest"))
+    for path in warehouse.list_objects("bronze/photos"):
+        if path.endswith("page-0001.json"):
+            photos = photos_api.photos_of(json.loads(warehouse.read_object(f"bronze/photos/{path}")))
+            if photos and photos[0].get("rover"):
+                found.append((photos_api.parse_rover(photos[0]["rover"]), "photos"))
+    return found
+
+
+@dg.asset(key=["silver", "rovers"], io_manager_key="warehouse_io_manager", group_name="silver", kinds={"parquet"},
+          deps=[dg.AssetKey(["bronze", "rovers"]), dg.AssetKey(["bronze", "manifests"]), dg.AssetKey(["bronze", "photos"])],
+          description="One row per rover: the newest facts (by max_date) from the rovers listing, the "
+                      "manifests and the rover objects embedded in photos (long or short form).")
+def silver_rovers(warehouse: Warehouse) -> pa.Table:
+    best: dict[str, dict] = {}
+    for rec, origin in _rover_records(warehouse):
+        cur = best.get(rec["rover"])
+        rank = (rec["max_date"] or dt.date.min)
+        if cur is None or rank > (cur["max_date"] or dt.date.min):
+            merged = {**(cur or {}), **{k: v for k, v in rec.items() if v is not None}}
+            merged["as_of"] = origin
+            best[rec["rover"]] = merged
+        else:
+            for k, v in rec.items():
+                if cur.get(k) is None and v is not None:
+                    cur[k] = v
+    return pa.Table.from_pylist(sorted(best.values(), key=lambda r: r["rover"]), schema=ROVERS_SCHEMA)
+
+
+@dg.asset(key=["silver", "cameras"], io_manager_key="warehouse_io_manager", group_name="silver", kinds={"parquet"},
+          deps=[dg.AssetKey(["silver", "rovers"]), dg.AssetKey(["silver", "photos"])],
+          description="One row per rover × camera: the cameras each rover lists plus every camera seen in "
+                      "photos (an unknown camera is kept with listed_by_rover = false).")
+def silver_cameras(warehouse: Warehouse) -> pa.Table:
+    cams: dict[tuple[str, str], dict] = {}
+    for rec, _origin in _rover_records(warehouse):
+        for c in rec["cameras"]:
+            cams.setdefault((rec["rover"], c["name"]), {"rover": rec["rover"], "camera": c["name"],
+                                                        "camera_full_name": c["full_name"], "camera_id": None,
+                                                        "listed_by_rover": True, "photos_seen": False})
+    if warehouse.has_table("silver", "photos"):
+        with warehouse.connect() as con:
+            seen = con.sql(f"select rover, camera, any_value(camera_full_name), min(camera_id) "
+                           f"from {warehouse.relation_sql('silver', 'photos')} group by all").fetchall()
+        for rover, camera, full, cid in seen:
+            row = cams.setdefault((rover, camera), {"rover": rover, "camera": camera, "camera_full_name": full,
+                                                    "camera_id": None, "listed_by_rover": False})
+            row.update(camera_id=cid, photos_seen=True)
+    return pa.Table.from_pylist(sorted(cams.values(), key=lambda r: (r["rover"], r["camera"])), schema=CAMERAS_SCHEMA)
+
+
+@dg.asset(key=["silver", "waypoints"], io_manager_key="warehouse_io_manager", group_name="silver", kinds={"parquet"},
+          deps=[dg.AssetKey(["bronze", "waypoints"])],
+          description="MMGIS rover localizations: one row per waypoint (lon/lat in degrees, distances in metres).")
+def silver_waypoints(context: dg.AssetExecutionContext, warehouse: Warehouse) -> pa.Table:
+    rows, rejects = [], []
+    for rover in ROVERS:
+        for name, body in _pages(warehouse, f"bronze/waypoints/rover={rover}"):
+            ok, bad = parse_waypoints(rover, body)
+            rows += ok
+            rejects += [{**r, "rover": rover, "object": name} for r in bad]
+    if rejects:
+        context.log.warning(f"{len(rejects)} waypoint features rejected: {rejects[:5]}")
+    context.add_output_metadata({"rejected_features": len(rejects)})
+    return pa.Table.from_pylist(rows, schema=WAYPOINTS_SCHEMA)
+
+
+@dg.asset(key=["silver", "landing_files"], io_manager_key="warehouse_io_manager", group_name="silver",
+          kinds={"parquet"},
+          description="Every image file in the landing zone with the rover, sol and camera its product id "
+                      "gives; a file whose sol cannot be known is status 'quarantined' with the reason.")
+def silver_landing_files(landing: LandingZone) -> pa.Table:
+    rows = []
+    for f in landing.list_images():
+        pid = parse_product_id(f.path)
+        routed = pid.rover is not None and pid.sol is not None
+        rows.append({"path": f.path, "bytes": f.size,
+                     "modified_at": dt.datetime.fromtimestamp(f.mtime, dt.timezone.utc),
+                     "product_id": pid.product_id, "rover": pid.rover, "sol": pid.sol, "camera": pid.camera,
+                     "status": "routed" if routed else "quarantined",
+                     "reason": None if routed else pid.reason})
+    return pa.Table.from_pylist(rows, schema=LANDING_FILES_SCHEMA)
+
+
+# -- images and image statistics ----------------------------------------------------------
+@dg.multi_asset(
+    outs={
+        "images": dg.AssetOut(key=["silver", "images"], io_manager_key="warehouse_io_manager", kinds={"parquet"},
+                              description="One row per image file in bronze: product id, camera, source, size, "
+                                          "width/height/mode and SHA-256."),
+        "image_stats": dg.AssetOut(key=["silver", "image_stats"], io_manager_key="warehouse_io_manager",
+                                   kinds={"parquet"},
+                                   description="Per image: per-channel and grayscale intensity statistics, "
+                                               "256-bin histograms and 2-D FFT magnitude-spectrum summaries "
+                                               "(see mars_assets.imaging.stats)."),
+        "image_quarantine": dg.AssetOut(key=["silver", "image_quarantine"], io_manager_key="warehouse_io_manager",
+                                        kinds={"parquet"},
+                                        description="Images that could not be had or decoded, with the reason."),
+    },
+    deps=[dg.AssetKey(["bronze", "images"])],
+    partitions_def=rover_sol_partitions, group_name="silver", can_subset=False,
+    check_specs=[
+        dg.AssetCheckSpec("statistics_in_range", asset=["silver", "image_stats"],
+                          description="One statistics row per image; brightness_norm and hf_energy_fraction "
+                                      "in [0, 1]; 256-bin gray histogram summing to width × height."),
+    ],
+)
+def silver_images(context: dg.AssetExecutionContext, warehouse: Warehouse):
+    rover, sol = rover_sol_of(context)
+    prefix = f"bronze/images/rover={rover}/sol={sol}"
+    index = json.loads(warehouse.read_object(f"{prefix}/_index.json")) if "_index.json" in warehouse.list_objects(prefix) else []
+    now = _now()
+    images, stats, bad = [], [], []
+    for entry in index:
+        if entry["status"] != "stored":
+            bad.append(_quarantine(rover, sol, entry["product_id"], entry["source"],
+                                   f"{entry['status']}: {entry['reason']}", {"uri": entry["uri"]}))
+            continue
+        data = warehouse.read_object(f"{prefix}/{entry['object']}")
+        try:
+            decoded = decode_image(data)
+            s = image_statistics(decoded)
+        except ImageDecodeError as exc:
+            bad.append(_quarantine(rover, sol, entry["product_id"], entry["source"], f"undecodable: {exc}",
+                                   {"uri": entry["uri"], "bytes": len(data)}))
+            continue
+        key = {"image_id": entry["object"], "product_id": entry["product_id"], "rover": rover, "sol": sol,
+               "camera": entry["camera"]}
+        images.append({**key, "source": entry["source"], "uri": entry["uri"], "bytes": len(data),
+                       "width": decoded.width, "height": decoded.height, "mode": decoded.mode,
+                       "sha256": hashlib.sha256(data).hexdigest(), "ingested_at": now})
+        stats.append({**key, **s})
+    yield dg.Output(pa.Table.from_pylist(images, schema=IMAGES_SCHEMA), output_name="images")
+    yield dg.Output(pa.Table.from_pylist(stats, schema=IMAGE_STATS_TABLE_SCHEMA), output_name="image_stats")
+    yield dg.Output(pa.Table.from_pylist(bad, schema=QUARANTINE_SCHEMA), output_name="image_quarantine",
+                    metadata={"quarantined": len(bad)})
+    problems = [s["image_id"] for s in stats
+                if not (0.0 <= s["brightness_norm"] <= 1.0 and 0.0 <= s["hf_energy_fraction"] <= 1.0
+                        and sum(s["gray_hist"]) == s["width"] * s["height"])]
+    yield dg.AssetCheckResult(check_name="statistics_in_range", asset_key=["silver", "image_stats"],
+                              passed=len(stats) == len(images) and not problems,
+                              metadata={"images": len(images), "stats_rows": len(stats),
+                                        "out_of_range": ", ".join(problems[:20])})

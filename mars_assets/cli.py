@@ -1,0 +1,182 @@
+"""``mars-assets``: run the main job on a recorded snapshot, serve a snapshot, open the UI.
+
+    mars-assets demo [--archive DIR] [--warehouse DIR] [--landing DIR]
+    mars-assets serve-archive [--archive DIR] [--port N]
+    mars-assets ui [--archive DIR] [--port N]
+
+``demo`` starts the loopback replay server for the snapshot, drops the snapshot's images
+into the landing zone, and materializes every asset through the real HTTP client into a
+persistent Dagster instance (``$DAGSTER_HOME``, default ``./.dagster_home``), so ``ui``
+afterwards shows each run, materialization, partition and check.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from mars_assets.sources.snapshot import ArchiveLayoutError, Snapshot, default_archive
+
+
+def _dagster_home(path: str | None) -> Path:
+    home = Path(path or os.environ.get("DAGSTER_HOME") or ".dagster_home").expanduser().resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    if not (home / "dagster.yaml").exists():
+        (home / "dagster.yaml").write_text("# written by mars-assets; see the README for production settings\n"
+                                           "telemetry:\n  enabled: false\n")
+    os.environ["DAGSTER_HOME"] = str(home)
+    return home
+
+
+def land_snapshot_images(snapshot: Snapshot, landing: Path) -> int:
+    """Copy the snapshot's images into the landing zone (flat, by file name); returns files copied."""
+    landing.mkdir(parents=True, exist_ok=True)
+    copied = 0
+    for src in snapshot.image_files:
+        dst = landing / src.name
+        if not dst.exists() or dst.stat().st_size != src.stat().st_size:
+            shutil.copyfile(src, dst)
+            copied += 1
+    return copied
+
+
+#: Console log level of the demo's runs (every event still goes to the instance for the UI).
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+
+def run_demo(archive: Path, warehouse: Path, landing: Path, dagster_home: str | None = None,
+             out=sys.stdout) -> int:
+    """The main job on ``archive``; returns a process exit code (0 when every run succeeded)."""
+    import dagster as dg
+    import duckdb
+
+    from mars_assets.definitions import build_definitions
+    from mars_assets.partitions import add_sols, rover_sol_key
+    from mars_assets.resources import Warehouse
+    from mars_assets.settings import Settings
+    from mars_assets.sources.replay_server import ReplayServer
+
+    started = time.perf_counter()
+    snapshot = Snapshot.open(archive)
+    home = _dagster_home(dagster_home)
+    print(f"archive   {snapshot.root}\nwarehouse {warehouse}\nlanding   {landing}\ninstance  {home}", file=out)
+    print(f"landed {land_snapshot_images(snapshot, landing)} new image files", file=out)
+    failures: list[str] = []
+    with ReplayServer(snapshot) as server, dg.DagsterInstance.get() as instance:
+        print(f"replaying the snapshot at {server.photos_api_url}", file=out)
+        settings = Settings(warehouse=str(warehouse), landing=str(landing),
+                            photos_api_url=server.photos_api_url, mmgis_url=server.mmgis_url)
+        defs = build_definitions(settings)
+
+        def run(job: str, **kw) -> None:
+            result = defs.resolve_job_def(job).execute_in_process(
+                instance=instance, raise_on_error=False, run_config=QUIET, **kw)
+            if not result.success:
+                failures.append(f"{job} {kw.get('partition_key', '')}".strip())
+
+        run("reference_job")
+        wh = Warehouse(root=str(warehouse))
+        partitions: set[tuple[str, int]] = {(r, s) for r, sols in snapshot.sols().items() for s in sols}
+        if wh.has_table("silver", "landing_files"):
+            routed = wh.read_table("silver", "landing_files", where="status = 'routed'")
+            partitions |= {(r["rover"], r["sol"]) for r in routed.select(["rover", "sol"]).to_pylist()}
+        manifest_sols = []
+        if wh.has_table("silver", "manifest_sols"):
+            manifest_sols = wh.read_table("silver", "manifest_sols").column("sol").to_pylist()
+        add_sols(instance, [s for _, s in partitions] + manifest_sols)
+        print(f"materializing {len(partitions)} rover × sol partitions", file=out)
+        for rover, sol in sorted(partitions):
+            run("rover_sol_job", partition_key=rover_sol_key(rover, sol))
+        run("warehouse_job")
+
+    con = duckdb.connect(wh.catalog_path(), read_only=True)
+    try:
+        print("\ntable                      rows", file=out)
+        for (name,) in con.sql("select schema_name || '.' || view_name from duckdb_views() "
+                               "where not internal order by 1").fetchall():
+            print(f"{name:<24} {con.sql(f'select count(*) from {name}').fetchone()[0]:>6}", file=out)
+        print("", file=out)
+        for row in con.sql("select rover, photos, active_sols, cameras_used from gold.mission_summary").fetchall():
+            print(f"{row[0]:<13} {row[1]:>5} photos over {row[2]} sols, cameras {', '.join(row[3])}", file=out)
+        quarantined = con.sql("select reason, count(*) from silver.landing_files where status <> 'routed' group by 1").fetchall()
+        for reason, n in quarantined:
+            print(f"landing files quarantined ({n}): {reason}", file=out)
+    finally:
+        con.close()
+    print(f"\ndashboard {wh.path('dashboards/mission/index.html')}", file=out)
+    print(f"catalog   duckdb {wh.catalog_path()}", file=out)
+    print(f"wall time {time.perf_counter() - started:.1f} s", file=out)
+    if failures:
+        print(f"FAILED runs: {', '.join(failures)}", file=out)
+        return 1
+    return 0
+
+
+def serve_archive(archive: Path, port: int) -> int:
+    from mars_assets.sources.replay_server import ReplayServer
+
+    with ReplayServer(archive, port=port) as server:
+        print(f"MARS_PHOTOS_API_URL={server.photos_api_url}\nMARS_MMGIS_URL={server.mmgis_url}", flush=True)
+        try:
+            signal.pause()
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
+def run_ui(archive: Path, port: int, dagster_home: str | None) -> int:
+    """``dagster dev`` on 127.0.0.1 over the demo's instance, with the snapshot replayed."""
+    from mars_assets.sources.replay_server import ReplayServer
+
+    _dagster_home(dagster_home)
+    root = Path(__file__).resolve().parent.parent
+    with ReplayServer(archive) as server:
+        env = {**os.environ, "MARS_PHOTOS_API_URL": server.photos_api_url, "MARS_MMGIS_URL": server.mmgis_url}
+        cmd = [sys.executable, "-m", "dagster", "dev", "-h", "127.0.0.1", "-p", str(port)]
+        workspace = root / "workspace.yaml"
+        cmd += ["-w", str(workspace)] if workspace.exists() else ["-m", "mars_assets.definitions"]
+        print(f"Dagster UI on http://127.0.0.1:{port} (snapshot replayed at {server.photos_api_url})", flush=True)
+        try:
+            return subprocess.call(cmd, env=env, cwd=root if workspace.exists() else None)
+        except KeyboardInterrupt:
+            return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="mars-assets", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    demo = sub.add_parser("demo", help="run the main job on a recorded snapshot")
+    serve = sub.add_parser("serve-archive", help="replay a snapshot as the NASA APIs on loopback")
+    ui = sub.add_parser("ui", help="the Dagster UI on 127.0.0.1 over the demo's instance")
+    for p in (demo, serve, ui):
+        p.add_argument("--archive", type=Path, default=None,
+                       help="snapshot folder (default $MARS_ARCHIVE or the bundled snapshot)")
+    demo.add_argument("--warehouse", type=Path, default=None, help="warehouse root (default $MARS_WAREHOUSE or ./warehouse)")
+    demo.add_argument("--landing", type=Path, default=None, help="landing zone (default $MARS_LANDING or <warehouse>/landing)")
+    for p in (demo, ui):
+        p.add_argument("--dagster-home", default=None, help="Dagster instance folder (default $DAGSTER_HOME or ./.dagster_home)")
+    serve.add_argument("--port", type=int, default=8765)
+    ui.add_argument("--port", type=int, default=3000)
+    args = parser.parse_args(argv)
+    archive = (args.archive or default_archive()).expanduser().resolve()
+    try:
+        if args.command == "demo":
+            warehouse = (args.warehouse or Path(os.environ.get("MARS_WAREHOUSE", "warehouse"))).expanduser().resolve()
+            landing = (args.landing or Path(os.environ.get("MARS_LANDING") or warehouse / "landing")).expanduser().resolve()
+            return run_demo(archive, warehouse, landing, args.dagster_home)
+        if args.command == "serve-archive":
+            return serve_archive(archive, args.port)
+        return run_ui(archive, args.port, args.dagster_home)
+    except ArchiveLayoutError as exc:
+        print(f"mars-assets: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""One module per upstream source; each turns raw responses into normalised records."""

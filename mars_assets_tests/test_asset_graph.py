@@ -1,0 +1,103 @@
+"""The asset graph materialized in process on a small snapshot: real HTTP on loopback,
+real Parquet and DuckDB, a real (temporary) Dagster instance."""
+
+import io
+import json
+
+import dagster as dg
+import duckdb
+import pytest
+
+from mars_assets.cli import run_demo
+from mars_assets.definitions import build_definitions
+from mars_assets.partitions import add_sols, rover_sol_key
+from mars_assets.resources import Warehouse
+from mars_assets.settings import Settings
+from mars_assets.sources.replay_server import ReplayServer
+
+
+@pytest.fixture
+def demo_run(small_archive, tmp_path):
+    wh, home = tmp_path / "warehouse", tmp_path / "dagster_home"
+    out = io.StringIO()
+    code = run_demo(small_archive, wh, wh / "landing", str(home), out=out)
+    assert code == 0, out.getvalue()
+    return wh, home, out.getvalue()
+
+
+def counts(root):
+    con = duckdb.connect(str(root / "warehouse.duckdb"), read_only=True)
+    try:
+        views = [v for (v,) in con.sql("select schema_name||'.'||view_name from duckdb_views() where not internal").fetchall()]
+        return {v: con.sql(f"select count(*) from {v}").fetchone()[0] for v in views}
+    finally:
+        con.close()
+
+
+def test_small_snapshot_fills_every_layer(demo_run):
+    wh, _home, out = demo_run
+    c = counts(wh)
+    assert c["silver.photos"] == 16 + 77 + 54
+    assert c["silver.images"] == c["silver.image_stats"] == 3  # the 4th image has no sol in its name
+    assert c["silver.landing_files"] == 4
+    assert c["silver.waypoints"] == 586 + 1304
+    assert c["gold.mission_summary"] == 4
+    assert (wh / "dashboards/mission/index.html").stat().st_size > 100_000
+    assert "wall time" in out
+
+
+def test_photos_per_sol_matches_manifest_where_covered(demo_run):
+    wh, _home, _ = demo_run
+    con = duckdb.connect(str(wh / "warehouse.duckdb"), read_only=True)
+    rows = con.sql("select rover, sol, photos, manifest_photos, matches_manifest from gold.photos_per_sol "
+                   "order by rover, sol").fetchall()
+    assert ("curiosity", 1, 16, 16, True) in rows
+    assert ("spirit", 1, 77, None, None) in rows  # no Spirit manifest recorded
+
+
+def test_unknown_sol_image_is_quarantined_with_reason(demo_run):
+    wh, _home, _ = demo_run
+    con = duckdb.connect(str(wh / "warehouse.duckdb"), read_only=True)
+    rows = con.sql("select product_id, status, reason from silver.landing_files where status <> 'routed'").fetchall()
+    assert rows == [("NRB_670586006EDR_S0871444NCAM00545M_", "quarantined",
+                     "MSL engineering-camera product id carries the spacecraft clock, not the sol")]
+
+
+def test_demo_twice_leaves_the_same_row_counts(small_archive, tmp_path):
+    wh, home = tmp_path / "w", tmp_path / "h"
+    assert run_demo(small_archive, wh, wh / "landing", str(home), out=io.StringIO()) == 0
+    first = counts(wh)
+    assert run_demo(small_archive, wh, wh / "landing", str(home), out=io.StringIO()) == 0
+    assert counts(wh) == first
+
+
+def test_demo_records_materializations_and_checks_in_the_instance(demo_run):
+    _wh, home, _ = demo_run
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        assert instance.get_dynamic_partitions("sol")[:3] == ["0", "1", "2"]
+        mat = instance.get_latest_materialization_event(dg.AssetKey(["silver", "photos"]))
+        assert mat is not None
+        record = instance.get_latest_asset_check_evaluation_record(
+            dg.AssetCheckKey(dg.AssetKey(["silver", "photos"]), "matches_manifest"))
+        assert record is not None and record.event.asset_check_evaluation.passed
+
+
+def test_photo_count_mismatch_fails_the_manifest_check(small_archive, tmp_path):
+    """Drop photos from a recorded sol: the partition's matches_manifest check must fail."""
+    f = small_archive / "api/photos/curiosity_sol0001.json"
+    body = json.loads(f.read_text())
+    body["photos"] = body["photos"][:10]
+    f.write_text(json.dumps(body))
+    wh = tmp_path / "w"
+    with ReplayServer(small_archive) as server, dg.instance_for_test() as instance:
+        defs = build_definitions(Settings(warehouse=str(wh), landing=str(wh / "landing"),
+                                          photos_api_url=server.photos_api_url, mmgis_url=server.mmgis_url))
+        assert defs.resolve_job_def("reference_job").execute_in_process(instance=instance).success
+        add_sols(instance, [1])
+        result = defs.resolve_job_def("rover_sol_job").execute_in_process(
+            instance=instance, partition_key=rover_sol_key("curiosity", 1))
+    checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    assert checks["matches_manifest"].passed is False
+    assert checks["matches_manifest"].metadata["manifest_total_photos"].value == 16
+    assert checks["statistics_in_range"].passed
+    assert Warehouse(root=str(wh)).read_table("silver", "photos").num_rows == 10

@@ -1,0 +1,87 @@
+"""`mars-assets demo` as a user runs it, on the whole bundled snapshot (slow: ~1.5 min a run)."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def run_cli(*args, env_extra=None, cwd=None):
+    env = {**os.environ, **(env_extra or {})}
+    return subprocess.run([sys.executable, "-m", "mars_assets.cli", *args], capture_output=True, text=True,
+                          env=env, cwd=cwd, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def full_demo(tmp_path_factory):
+    root = tmp_path_factory.mktemp("demo")
+    wh, home = root / "warehouse", root / "dagster_home"
+    first = run_cli("demo", "--warehouse", str(wh), "--dagster-home", str(home))
+    assert first.returncode == 0, first.stdout + first.stderr
+    return wh, home, first.stdout
+
+
+def q(wh: Path, sql: str):
+    con = duckdb.connect(str(wh / "warehouse.duckdb"), read_only=True)
+    try:
+        return con.sql(sql).fetchall()
+    finally:
+        con.close()
+
+
+def test_demo_loads_4800_photos_over_six_rover_sols(full_demo):
+    wh, _, out = full_demo
+    assert q(wh, "select count(*), count(distinct photo_id) from silver.photos") == [(4800, 4800)]
+    assert q(wh, "select count(*) from gold.photos_per_sol") == [(6,)]
+    assert "silver.photos" in out and "4800" in out
+
+
+def test_each_recorded_sol_matches_the_manifest_where_it_covers_it(full_demo):
+    wh, _, _ = full_demo
+    rows = q(wh, """
+        select p.rover, p.sol, count(*) as photos, list(distinct p.camera order by p.camera) as cams,
+               any_value(m.total_photos), any_value(m.cameras)
+        from silver.photos p join silver.manifest_sols m using (rover, sol) group by p.rover, p.sol""")
+    assert {(r[0], r[1]) for r in rows} == {("curiosity", 0), ("curiosity", 1), ("curiosity", 1000)}
+    for _rover, _sol, photos, cams, m_photos, m_cams in rows:
+        assert photos == m_photos and cams == sorted(m_cams)
+
+
+def test_every_image_with_a_known_sol_has_statistics(full_demo):
+    wh, _, _ = full_demo
+    assert q(wh, "select count(*) from silver.landing_files") == [(110,)]
+    assert q(wh, "select count(*) from silver.images") == [(109,)]
+    assert q(wh, "select count(*) from silver.image_stats s join silver.images i using (image_id, rover, sol)") == [(109,)]
+    assert q(wh, "select count(*) from silver.landing_files where status = 'quarantined' and reason is not null") == [(1,)]
+
+
+def test_waypoints_for_both_rovers_and_dashboard(full_demo):
+    wh, _, _ = full_demo
+    assert q(wh, "select rover, count(*) from silver.waypoints group by 1 order by 1") == [("curiosity", 1304), ("perseverance", 586)]
+    page = (wh / "dashboards/mission/index.html").read_text()
+    assert "plotly" in page and "traverse" in page and "FFT" in page
+
+
+def test_demo_runs_on_another_folder_and_rerun_is_idempotent(full_demo, tmp_path):
+    """--archive DIR: a copy of part of the snapshot in the same layout; run it twice."""
+    from mars_assets_tests.conftest import make_small_archive
+
+    archive = make_small_archive(tmp_path / "elsewhere", photos=("opportunity_sol0001.json",),
+                                 images=("mars-raw-utils/NRF_0731_0731848568_991ECM_N0361610NCAM12731_04_195J01.png",))
+    wh = tmp_path / "out"
+    for _ in range(2):
+        r = run_cli("demo", "--archive", str(archive), "--warehouse", str(wh), "--dagster-home", str(tmp_path / "h"))
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert q(wh, "select count(*) from silver.photos") == [(95,)]
+        assert q(wh, "select rover, sol, camera from silver.images") == [("perseverance", 731, "NAVCAM_RIGHT")]
+
+
+def test_bad_archive_folder_is_a_one_line_error(tmp_path):
+    r = run_cli("demo", "--archive", str(tmp_path / "nope"), "--warehouse", str(tmp_path / "w"))
+    assert r.returncode == 2
+    assert r.stderr.strip() == f"mars-assets: archive folder {tmp_path / 'nope'} does not exist"

@@ -1,0 +1,68 @@
+import datetime as dt
+import json
+
+import pytest
+
+from mars_assets.sources import photos_api
+
+NOW = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+LONG_ROVER = {"id": 5, "name": "Curiosity", "landing_date": "2012-08-06", "launch_date": "2011-11-26",
+              "status": "active", "max_sol": 3903, "max_date": "2023-07-30", "total_photos": 668396,
+              "cameras": [{"name": "FHAZ", "full_name": "Front Hazard Avoidance Camera"}]}
+SHORT_ROVER = {"id": 5, "name": "Curiosity", "landing_date": "2012-08-06", "launch_date": "2011-11-26",
+               "status": "active"}
+
+
+def test_long_rover_form_keeps_max_sol_total_photos_and_cameras():
+    r = photos_api.parse_rover(LONG_ROVER)
+    assert r["rover"] == "curiosity" and r["max_sol"] == 3903 and r["total_photos"] == 668396
+    assert r["max_date"] == dt.date(2023, 7, 30)
+    assert r["cameras"] == [{"name": "FHAZ", "full_name": "Front Hazard Avoidance Camera"}]
+
+
+def test_short_rover_form_parses_with_optional_fields_empty():
+    r = photos_api.parse_rover(SHORT_ROVER)
+    assert r["landing_date"] == dt.date(2012, 8, 6)
+    assert r["max_sol"] is None and r["total_photos"] is None and r["max_date"] is None
+    assert r["cameras"] == []
+
+
+def test_photo_with_either_rover_form_gives_the_same_row():
+    base = {"id": 4477, "sol": 1, "camera": {"id": 22, "name": "MAST", "rover_id": 5, "full_name": "Mast Camera"},
+            "img_src": "http://mars.jpl.nasa.gov/msl-raw-images/msss/00001/mcam/0001ML0000001000I1_DXXX.jpg",
+            "earth_date": "2012-08-07"}
+    long_row = photos_api.parse_photo({**base, "rover": LONG_ROVER}, ingested_at=NOW)
+    short_row = photos_api.parse_photo({**base, "rover": SHORT_ROVER}, ingested_at=NOW)
+    assert long_row == short_row
+    assert long_row["img_src"].startswith("https://mars.jpl.nasa.gov/")
+    assert long_row["product_id"] == "0001ML0000001000I1_DXXX"
+    assert long_row["earth_date"] == dt.date(2012, 8, 7)
+
+
+def test_recorded_files_hold_both_rover_forms_or_the_long_one(snapshot_root):
+    forms = set()
+    for path in (snapshot_root / "api" / "photos").glob("*.json"):
+        for p in json.loads(path.read_text())["photos"]:
+            forms.add("long" if "max_sol" in p["rover"] else "short")
+            photos_api.parse_rover(p["rover"])
+    assert "long" in forms
+
+
+def test_photo_without_img_src_raises_for_quarantine():
+    with pytest.raises(KeyError):
+        photos_api.parse_photo({"id": 1, "sol": 1, "camera": {"name": "MAST"}}, ingested_at=NOW)
+
+
+def test_manifest_sols_are_sorted_and_typed(snapshot_root):
+    body = json.loads(next((snapshot_root / "api" / "manifests").glob("curiosity_*.json")).read_text())
+    rover, sols = photos_api.parse_manifest(body)
+    assert rover["rover"] == "curiosity" and rover["max_sol"] == 2540
+    assert [s["sol"] for s in sols] == sorted(s["sol"] for s in sols)
+    sol1000 = next(s for s in sols if s["sol"] == 1000)
+    assert sol1000["total_photos"] == 856
+    assert sol1000["cameras"] == ["CHEMCAM", "FHAZ", "MAST", "NAVCAM", "RHAZ"]
+
+
+def test_response_without_photos_key_is_a_shape_error():
+    with pytest.raises(photos_api.ResponseShapeError):
+        photos_api.photos_of({"errors": "Invalid Rover Name"})
