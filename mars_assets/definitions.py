@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from mars_assets.assets import bronze, dashboards, gold, silver
+from mars_assets.assets import bronze, dashboards, dbt, gold, silver
 from mars_assets.partitions import rover_sol_partitions
 from mars_assets.settings import Settings
 
@@ -13,7 +13,7 @@ ALL_ASSETS = [
     bronze.bronze_images,
     silver.silver_photos, silver.silver_manifest_sols, silver.silver_rovers, silver.silver_cameras,
     silver.silver_waypoints, silver.silver_landing_files, silver.silver_images,
-    gold.gold_tables, gold.warehouse_catalog, dashboards.mission_dashboard,
+    dbt.gold_dbt_models, gold.warehouse_catalog, dashboards.mission_dashboard,
 ]
 
 #: Reference data: rovers, manifests, waypoints, the landing-zone listing (unpartitioned).

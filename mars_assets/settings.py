@@ -22,6 +22,12 @@ from mars_assets.resources import ImageDownloader, LandingZone, MmgisClient, Pho
 from mars_assets.resources.http import NASA_IMAGE_HOSTS
 
 
+def dbt_resource():
+    from mars_assets.assets.dbt import dbt_resource as make
+
+    return make()
+
+
 @dataclass(frozen=True)
 class Settings:
     warehouse: str = "warehouse"
@@ -54,6 +60,7 @@ class Settings:
             "photos_api": PhotosApiClient(base_url=self.photos_api_url, api_key=api_key),
             "mmgis": MmgisClient(base_url=self.mmgis_url),
             "landing": LandingZone(root=self.landing),
+            "dbt": dbt_resource(),
             "image_downloader": ImageDownloader(allowed_hosts=[*NASA_IMAGE_HOSTS, *self.extra_image_hosts],
                                                 max_per_partition=self.max_image_downloads),
         }

@@ -14,10 +14,14 @@ from mars_assets.partitions import add_sols, rover_sol_key
 from mars_assets.resources import Warehouse
 from mars_assets.settings import Settings
 from mars_assets.sources.replay_server import ReplayServer
+from mars_assets_tests.conftest import make_small_archive
 
 
-@pytest.fixture
-def demo_run(small_archive, tmp_path):
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    """One demo on the small snapshot, shared by the read-only tests of this module."""
+    tmp_path = tmp_path_factory.mktemp("small_demo")
+    small_archive = make_small_archive(tmp_path / "archive")
     wh, home = tmp_path / "warehouse", tmp_path / "dagster_home"
     out = io.StringIO()
     code = run_demo(small_archive, wh, wh / "landing", str(home), out=out)
@@ -46,13 +50,25 @@ def test_small_snapshot_fills_every_layer(demo_run):
     assert "wall time" in out
 
 
-def test_photos_per_sol_matches_manifest_where_covered(demo_run):
+def test_photo_gaps_is_valid_for_the_recorded_sol_and_missing_elsewhere(demo_run):
     wh, _home, _ = demo_run
     con = duckdb.connect(str(wh / "warehouse.duckdb"), read_only=True)
-    rows = con.sql("select rover, sol, photos, manifest_photos, matches_manifest from gold.photos_per_sol "
-                   "order by rover, sol").fetchall()
-    assert ("curiosity", 1, 16, 16, True) in rows
-    assert ("spirit", 1, 77, None, None) in rows  # no Spirit manifest recorded
+    rows = dict(con.sql("select sol, gap_status from gold.photo_gaps where rover = 'curiosity'").fetchall())
+    assert rows[1] == "VALID"
+    assert rows[0] == rows[1000] == "MISSING_SOL"  # not in this small snapshot
+    assert len(rows) == 2281  # one row per manifest sol
+    assert con.sql("select count(*) from gold.photo_gaps where rover <> 'curiosity'").fetchone() == (0,)
+
+
+def test_gold_is_built_by_dbt_with_checks_in_the_instance(demo_run):
+    wh, home, out = demo_run
+    assert (wh / "gold/sol_activity/part-0.parquet").exists()
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        for model in ("mission_summary", "camera_usage", "sol_activity", "photo_gaps", "image_stats_daily"):
+            assert instance.get_latest_materialization_event(dg.AssetKey(["gold", model])) is not None
+        record = instance.get_latest_asset_check_evaluation_record(
+            dg.AssetCheckKey(dg.AssetKey(["gold", "photo_gaps"]), "accepted_values_photo_gaps_gap_status__MISSING_SOL__PHOTO_COUNT_MISMATCH__CAMERA_COUNT_MISMATCH__VALID"))
+        assert record is not None and record.event.asset_check_evaluation.passed
 
 
 def test_unknown_sol_image_is_quarantined_with_reason(demo_run):

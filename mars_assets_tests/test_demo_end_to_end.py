@@ -37,7 +37,7 @@ def q(wh: Path, sql: str):
 def test_demo_loads_4800_photos_over_six_rover_sols(full_demo):
     wh, _, out = full_demo
     assert q(wh, "select count(*), count(distinct photo_id) from silver.photos") == [(4800, 4800)]
-    assert q(wh, "select count(*) from gold.photos_per_sol") == [(6,)]
+    assert q(wh, "select count(*) from gold.sol_activity where photos > 0") == [(6,)]
     assert "silver.photos" in out and "4800" in out
 
 
@@ -50,6 +50,13 @@ def test_each_recorded_sol_matches_the_manifest_where_it_covers_it(full_demo):
     assert {(r[0], r[1]) for r in rows} == {("curiosity", 0), ("curiosity", 1), ("curiosity", 1000)}
     for _rover, _sol, photos, cams, m_photos, m_cams in rows:
         assert photos == m_photos and cams == sorted(m_cams)
+
+
+def test_photo_gaps_valid_for_every_recorded_curiosity_sol(full_demo):
+    wh, _, _ = full_demo
+    assert q(wh, "select sol, gap_status from gold.photo_gaps where rover = 'curiosity' and silver_photos > 0 "
+                 "order by sol") == [(0, "VALID"), (1, "VALID"), (1000, "VALID")]
+    assert q(wh, "select count(*) from gold.image_stats_daily") != [(0,)]
 
 
 def test_every_image_with_a_known_sol_has_statistics(full_demo):

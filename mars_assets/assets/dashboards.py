@@ -35,7 +35,7 @@ def _samples(warehouse: Warehouse, image_stats) -> list[SampleImage]:
 
 
 @dg.asset(key=["dashboards", "mission_dashboard"], group_name="dashboards", kinds={"plotly", "html"},
-          deps=[dg.AssetKey(["gold", t]) for t in ("mission_summary", "photos_per_camera", "photos_per_sol")]
+          deps=[dg.AssetKey(["gold", t]) for t in ("mission_summary", "camera_usage", "sol_activity", "photo_gaps")]
           + [dg.AssetKey(["silver", "image_stats"]), dg.AssetKey(["silver", "waypoints"])],
           description="Self-contained plotly HTML: mission and camera charts, RGB histograms and FFT "
                       "magnitude spectra of sample images, and the waypoint traverse.")
@@ -43,8 +43,9 @@ def mission_dashboard(warehouse: Warehouse) -> dg.MaterializeResult:
     stats = _read(warehouse, "silver", "image_stats")
     page = build_mission_dashboard(
         mission_summary=_read(warehouse, "gold", "mission_summary"),
-        photos_per_camera=_read(warehouse, "gold", "photos_per_camera"),
-        photos_per_sol=_read(warehouse, "gold", "photos_per_sol"),
+        camera_usage=_read(warehouse, "gold", "camera_usage"),
+        sol_activity=_read(warehouse, "gold", "sol_activity"),
+        photo_gaps=_read(warehouse, "gold", "photo_gaps"),
         image_stats=stats, waypoints=_read(warehouse, "silver", "waypoints"),
         samples=_samples(warehouse, stats))
     path = warehouse.write_objects("dashboards/mission", {"index.html": page.encode()})[0]

@@ -1,6 +1,7 @@
 """The mission dashboard: one self-contained HTML file (plotly.js inlined, works offline).
 
-Sections: photos per rover and camera, photos per sol against the manifest, RGB
+Sections: photos per rover and camera, photos per sol against the manifest, gap status
+of the manifest sols, distance driven, RGB
 histograms and log-magnitude FFT spectra of sample images, radially averaged power
 spectra, and the MMGIS waypoint traverse of each rover.
 """
@@ -49,15 +50,37 @@ def _photos_figures(summary: list[dict], per_camera: list[dict]) -> list[go.Figu
     return figs
 
 
-def _per_sol_figure(per_sol: list[dict]) -> list[go.Figure]:
+def _per_sol_figures(sol_activity: list[dict], gaps: list[dict]) -> list[go.Figure]:
+    figs = []
+    manifest = {(g["rover"], g["sol"]): g["manifest_photos"] for g in gaps}
+    per_sol = [{**r, "manifest_photos": manifest.get((r["rover"], r["sol"]))} for r in sol_activity if r["photos"]]
+    if gaps:
+        fig = go.Figure()
+        for status in ("VALID", "PHOTO_COUNT_MISMATCH", "CAMERA_COUNT_MISMATCH", "MISSING_SOL"):
+            rows = [g for g in gaps if g["gap_status"] == status]
+            rovers = sorted({g["rover"] for g in gaps})
+            fig.add_bar(name=status, x=rovers, y=[sum(g["rover"] == r for g in rows) for r in rovers])
+        fig.update_layout(barmode="stack", title="Manifest sols by gap status (silver against the manifest)",
+                          yaxis_title="sols", height=380)
+        figs.append(fig)
+    drives = [r for r in sol_activity if r["cumulative_distance_m"] is not None]
+    if any(r["distance_m"] for r in drives):
+        fig = go.Figure()
+        for rover in sorted({r["rover"] for r in drives if r["distance_m"]}):
+            rows = [r for r in drives if r["rover"] == rover]
+            fig.add_scatter(x=[r["sol"] for r in rows], y=[r["cumulative_distance_m"] / 1000 for r in rows],
+                            mode="lines", name=rover)
+        fig.update_layout(title="Distance driven (MMGIS waypoints)", xaxis_title="sol",
+                          yaxis_title="cumulative distance (km)", height=380)
+        figs.append(fig)
     if not per_sol:
-        return []
+        return figs
     fig = go.Figure()
     fig.add_bar(name="photos in warehouse", x=[f"{r['rover']} {r['sol']}" for r in per_sol], y=[r["photos"] for r in per_sol])
     fig.add_scatter(name="manifest total_photos", mode="markers", marker_symbol="diamond", marker_size=10,
                     x=[f"{r['rover']} {r['sol']}" for r in per_sol], y=[r["manifest_photos"] for r in per_sol])
     fig.update_layout(title="Photos per rover × sol against the manifest", yaxis_type="log", yaxis_title="photos", height=380)
-    return [fig]
+    return [fig, *figs]
 
 
 def _sample_figures(samples: Sequence[SampleImage]) -> list[go.Figure]:
@@ -116,14 +139,15 @@ def _traverse_figure(waypoints: list[dict]) -> list[go.Figure]:
     return [fig]
 
 
-def build_mission_dashboard(*, mission_summary: pa.Table | None, photos_per_camera: pa.Table | None,
-                            photos_per_sol: pa.Table | None, image_stats: pa.Table | None,
+def build_mission_dashboard(*, mission_summary: pa.Table | None, camera_usage: pa.Table | None,
+                            sol_activity: pa.Table | None, photo_gaps: pa.Table | None, image_stats: pa.Table | None,
                             waypoints: pa.Table | None, samples: Sequence[SampleImage] = ()) -> str:
     """The dashboard HTML (a full document, plotly.js inlined, no network needed to view it).
 
     Any table may be None or empty; its section is left out.
     """
-    figs = (_photos_figures(_rows(mission_summary), _rows(photos_per_camera)) + _per_sol_figure(_rows(photos_per_sol))
+    figs = (_photos_figures(_rows(mission_summary), _rows(camera_usage))
+            + _per_sol_figures(_rows(sol_activity), _rows(photo_gaps))
             + _sample_figures(samples) + _image_stats_figure(_rows(image_stats)) + _traverse_figure(_rows(waypoints)))
     parts = [f.to_html(full_html=False, include_plotlyjs=(i == 0), config={"displaylogo": False})
              for i, f in enumerate(figs)]

@@ -153,6 +153,10 @@ class Warehouse(dg.ConfigurableResource):
                 fs.delete_file(info.path)
         return written
 
+    def ensure_dir(self, prefix: str) -> None:
+        """Create the folder ``<root>/<prefix>`` if the filesystem has folders."""
+        self._fs().create_dir(self.path(prefix), recursive=True)
+
     def list_objects(self, prefix: str) -> list[str]:
         """Object paths under ``prefix`` relative to it, sorted; [] when absent."""
         fs = self._fs()

@@ -1,0 +1,11 @@
+-- No camera outside the rover's known set without being flagged: every camera with photos
+-- appears in camera_usage, and one the rover does not list carries listed_by_rover = false
+-- (silver.cameras keeps it with the flag; nothing is dropped). Rows returned = failures.
+with seen as (
+    select distinct rover, camera from {{ source('silver', 'photos') }}
+)
+select s.rover, s.camera, cu.listed_by_rover, c.listed_by_rover as silver_flag
+from seen s
+left join {{ ref('camera_usage') }} cu using (rover, camera)
+left join {{ source('silver', 'cameras') }} c using (rover, camera)
+where cu.camera is null or c.camera is null or cu.listed_by_rover is distinct from c.listed_by_rover

@@ -1,0 +1,6 @@
+-- Domain rule of the Photos API v1: a photo's earth_date is computed from its sol,
+-- earth_date = landing_date + floor(sol × 88775.244 / 86400) days. Rows returned = failures.
+select p.rover, p.sol, p.photo_id, p.earth_date, r.landing_date
+from {{ source('silver', 'photos') }} p
+join {{ source('silver', 'rovers') }} r using (rover)
+where p.earth_date <> {{ earth_date_of_sol('r.landing_date', 'p.sol') }}

@@ -1,0 +1,86 @@
+"""Gold: the dbt project in ``dbt/`` (dbt-duckdb) as Dagster assets.
+
+Each dbt model is the asset ``gold/<model>``, written as Parquet to
+``<root>/gold/<model>/part-0.parquet`` with a view ``gold.<model>`` in
+``<root>/warehouse.duckdb``; each dbt source is linked to its Python silver asset
+through ``meta.dagster.asset_key``; dbt tests are asset checks.
+
+The dbt manifest is prepared (``dbt parse``) when this module is imported and the
+manifest is missing or older than a file of the dbt project, so a fresh clone, CI and
+``dagster definitions validate`` need no separate step.
+"""
+
+import json
+import os
+import shutil
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
+
+from mars_assets.resources import Warehouse
+
+DBT_PROJECT_DIR = Path(os.environ.get("MARS_DBT_PROJECT_DIR") or Path(__file__).resolve().parents[2] / "dbt")
+CATALOG_POOL = "duckdb_catalog"
+
+dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+
+
+def _newest_source_mtime(project_dir: Path) -> float:
+    files = [project_dir / "dbt_project.yml", project_dir / "profiles.yml"]
+    for folder in ("models", "macros", "tests"):
+        files += [p for p in (project_dir / folder).rglob("*") if p.is_file()]
+    return max(p.stat().st_mtime for p in files if p.exists())
+
+
+def ensure_manifest(project: DbtProject = dbt_project) -> Path:
+    """Run ``dbt parse`` unless ``target/manifest.json`` is newer than every project file."""
+    manifest = project.manifest_path
+    if not manifest.exists() or manifest.stat().st_mtime < _newest_source_mtime(project.project_dir):
+        # what DbtProject.preparer.prepare does, with this environment's dbt executable
+        dbt_resource().cli(["parse", "--quiet"], target_path=project.target_path).wait()
+    return manifest
+
+
+def dbt_executable() -> str:
+    """The ``dbt`` beside this interpreter (a venv not on PATH), else the one on PATH."""
+    beside = Path(sys.executable).parent / "dbt"
+    return str(beside) if beside.exists() else (shutil.which("dbt") or "dbt")
+
+
+def dbt_resource() -> DbtCliResource:
+    return DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable())
+
+
+ensure_manifest()
+
+
+class GoldTranslator(DagsterDbtTranslator):
+    """dbt models become ``gold/<model>`` in the group ``gold``; sources keep their meta asset keys."""
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
+        if dbt_resource_props["resource_type"] == "model":
+            return dg.AssetKey(["gold", dbt_resource_props["name"]])
+        return super().get_asset_key(dbt_resource_props)
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        return "gold" if dbt_resource_props["resource_type"] == "model" else super().get_group_name(dbt_resource_props)
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    dagster_dbt_translator=GoldTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True)),
+    pool=CATALOG_POOL,
+    name="gold_dbt_models",
+)
+def gold_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse):
+    """``dbt build`` of the selected gold models and their tests, on the configured warehouse root."""
+    for key in context.selected_asset_keys:
+        warehouse.ensure_dir(f"gold/{key.path[-1]}")  # DuckDB's COPY does not create folders
+    dbt_vars = json.dumps({"warehouse_root": warehouse.root_path()})
+    yield from dbt.cli(["build", "--vars", dbt_vars], context=context).stream()
+
