@@ -13,6 +13,7 @@ afterwards shows each run, materialization, partition and check.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import shutil
 import signal
@@ -21,6 +22,7 @@ import sys
 import time
 from pathlib import Path
 
+from mars_assets.resources.warehouse import WarehouseAccessError
 from mars_assets.sources.snapshot import ArchiveLayoutError, Snapshot, default_archive
 
 
@@ -50,28 +52,33 @@ def land_snapshot_images(snapshot: Snapshot, landing: Path) -> int:
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
-def run_demo(archive: Path, warehouse: Path, landing: Path, dagster_home: str | None = None,
+def run_demo(archive: Path, warehouse: str | Path, landing: Path, dagster_home: str | None = None,
              out=sys.stdout) -> int:
-    """The main job on ``archive``; returns a process exit code (0 when every run succeeded)."""
+    """The main job on ``archive``; returns a process exit code (0 when every run succeeded).
+
+    ``warehouse`` is a folder or ``s3://bucket/prefix`` (S3 settings from the environment,
+    see :mod:`mars_assets.settings`). Raises WarehouseAccessError before any work when the
+    root cannot be used.
+    """
     import dagster as dg
-    import duckdb
 
     from mars_assets.definitions import build_definitions
     from mars_assets.partitions import add_sols, rover_sol_key
-    from mars_assets.resources import Warehouse
     from mars_assets.settings import Settings
     from mars_assets.sources.replay_server import ReplayServer
 
     started = time.perf_counter()
     snapshot = Snapshot.open(archive)
+    settings = dataclasses.replace(Settings.from_env(), warehouse=str(warehouse), landing=str(landing))
+    wh = settings.warehouse_resource(resolved=True)
+    wh.check_access()
     home = _dagster_home(dagster_home)
     print(f"archive   {snapshot.root}\nwarehouse {warehouse}\nlanding   {landing}\ninstance  {home}", file=out)
     print(f"landed {land_snapshot_images(snapshot, landing)} new image files", file=out)
     failures: list[str] = []
     with ReplayServer(snapshot) as server, dg.DagsterInstance.get() as instance:
         print(f"replaying the snapshot at {server.photos_api_url}", file=out)
-        settings = Settings(warehouse=str(warehouse), landing=str(landing),
-                            photos_api_url=server.photos_api_url, mmgis_url=server.mmgis_url)
+        settings = dataclasses.replace(settings, photos_api_url=server.photos_api_url, mmgis_url=server.mmgis_url)
         defs = build_definitions(settings)
 
         def run(job: str, **kw) -> None:
@@ -81,7 +88,6 @@ def run_demo(archive: Path, warehouse: Path, landing: Path, dagster_home: str | 
                 failures.append(f"{job} {kw.get('partition_key', '')}".strip())
 
         run("reference_job")
-        wh = Warehouse(root=str(warehouse))
         partitions: set[tuple[str, int]] = {(r, s) for r, sols in snapshot.sols().items() for s in sols}
         if wh.has_table("silver", "landing_files"):
             routed = wh.read_table("silver", "landing_files", where="status = 'routed'")
@@ -95,7 +101,7 @@ def run_demo(archive: Path, warehouse: Path, landing: Path, dagster_home: str | 
             run("rover_sol_job", partition_key=rover_sol_key(rover, sol))
         run("warehouse_job")
 
-    con = duckdb.connect(wh.catalog_path(), read_only=True)
+    con = wh.open_catalog()
     try:
         print("\ntable                      rows", file=out)
         for (name,) in con.sql("select schema_name || '.' || view_name from duckdb_views() "
@@ -157,7 +163,8 @@ def main(argv: list[str] | None = None) -> int:
     for p in (demo, serve, ui):
         p.add_argument("--archive", type=Path, default=None,
                        help="snapshot folder (default $MARS_ARCHIVE or the bundled snapshot)")
-    demo.add_argument("--warehouse", type=Path, default=None, help="warehouse root (default $MARS_WAREHOUSE or ./warehouse)")
+    demo.add_argument("--warehouse", default=None,
+                      help="warehouse root: a folder or s3://bucket/prefix (default $MARS_WAREHOUSE or ./warehouse)")
     demo.add_argument("--landing", type=Path, default=None, help="landing zone (default $MARS_LANDING or <warehouse>/landing)")
     for p in (demo, ui):
         p.add_argument("--dagster-home", default=None, help="Dagster instance folder (default $DAGSTER_HOME or ./.dagster_home)")
@@ -167,13 +174,16 @@ def main(argv: list[str] | None = None) -> int:
     archive = (args.archive or default_archive()).expanduser().resolve()
     try:
         if args.command == "demo":
-            warehouse = (args.warehouse or Path(os.environ.get("MARS_WAREHOUSE", "warehouse"))).expanduser().resolve()
-            landing = (args.landing or Path(os.environ.get("MARS_LANDING") or warehouse / "landing")).expanduser().resolve()
+            warehouse = args.warehouse or os.environ.get("MARS_WAREHOUSE", "warehouse")
+            if not warehouse.startswith("s3://"):
+                warehouse = str(Path(warehouse).expanduser().resolve())
+            default_landing = "landing" if warehouse.startswith("s3://") else f"{warehouse}/landing"
+            landing = (args.landing or Path(os.environ.get("MARS_LANDING") or default_landing)).expanduser().resolve()
             return run_demo(archive, warehouse, landing, args.dagster_home)
         if args.command == "serve-archive":
             return serve_archive(archive, args.port)
         return run_ui(archive, args.port, args.dagster_home)
-    except ArchiveLayoutError as exc:
+    except (ArchiveLayoutError, WarehouseAccessError) as exc:
         print(f"mars-assets: {exc}", file=sys.stderr)
         return 2
 

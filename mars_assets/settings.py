@@ -9,6 +9,11 @@
 | MARS_MMGIS_URL | https://mars.nasa.gov/mmgis-maps | MMGIS layers |
 | MARS_IMAGE_HOSTS | (NASA hosts) | extra comma-separated hosts allowed for image downloads |
 | MARS_MAX_IMAGE_DOWNLOADS | 10 | downloads per rover × sol (0 none, -1 all) |
+| MARS_S3_ENDPOINT (or AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL) | AWS | S3-compatible endpoint URL |
+| AWS_REGION (or AWS_DEFAULT_REGION) | us-east-1 | S3 region |
+| MARS_S3_URL_STYLE | path with an endpoint, else vhost | S3 addressing style |
+| AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN | AWS default chain | S3 credentials (dg.EnvVar) |
+| MARS_CATALOG | <root>/warehouse.duckdb, ./warehouse.duckdb for S3 | DuckDB catalog file |
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import os
 from dataclasses import dataclass, field
 
 import dagster as dg
+from dagster_aws.s3 import S3Resource
 
 from mars_assets.resources import ImageDownloader, LandingZone, MmgisClient, PhotosApiClient, Warehouse, WarehouseIOManager
 from mars_assets.resources.http import NASA_IMAGE_HOSTS
@@ -28,6 +34,11 @@ def dbt_resource():
     return make()
 
 
+def _default_landing(warehouse: str) -> str:
+    """The landing zone is a local folder: ``<warehouse>/landing``, or ``./landing`` for an S3 root."""
+    return "landing" if warehouse.startswith("s3://") else os.path.join(warehouse, "landing")
+
+
 @dataclass(frozen=True)
 class Settings:
     warehouse: str = "warehouse"
@@ -36,6 +47,10 @@ class Settings:
     mmgis_url: str = "https://mars.nasa.gov/mmgis-maps"
     extra_image_hosts: tuple[str, ...] = field(default_factory=tuple)
     max_image_downloads: int = 10
+    s3_endpoint: str | None = None
+    s3_region: str | None = None
+    s3_url_style: str | None = None
+    catalog: str | None = None
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -43,16 +58,36 @@ class Settings:
         d = cls()
         return cls(
             warehouse=env.get("MARS_WAREHOUSE", d.warehouse),
-            landing=env.get("MARS_LANDING") or os.path.join(env.get("MARS_WAREHOUSE", d.warehouse), "landing"),
+            landing=env.get("MARS_LANDING") or _default_landing(env.get("MARS_WAREHOUSE", d.warehouse)),
             photos_api_url=env.get("MARS_PHOTOS_API_URL", d.photos_api_url),
             mmgis_url=env.get("MARS_MMGIS_URL", d.mmgis_url),
             extra_image_hosts=tuple(h.strip() for h in env.get("MARS_IMAGE_HOSTS", "").split(",") if h.strip()),
             max_image_downloads=int(env.get("MARS_MAX_IMAGE_DOWNLOADS", d.max_image_downloads)),
+            s3_endpoint=env.get("MARS_S3_ENDPOINT") or env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL"),
+            s3_region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION"),
+            s3_url_style=env.get("MARS_S3_URL_STYLE"),
+            catalog=env.get("MARS_CATALOG"),
         )
+
+    def warehouse_resource(self, resolved: bool = False) -> Warehouse:
+        """The warehouse resource. S3 credentials are read through dg.EnvVar (never stored in
+        run config); ``resolved=True`` puts their values in instead, for use outside Dagster."""
+        s3 = None
+        if self.warehouse_root_is_s3:
+            env = os.environ
+            secret = {k.lower(): (env[k] if resolved else dg.EnvVar(k))
+                      for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN") if env.get(k)}
+            s3 = S3Resource(endpoint_url=self.s3_endpoint, region_name=self.s3_region or "us-east-1",
+                            use_ssl=not (self.s3_endpoint or "").startswith("http://"), **secret)
+        return Warehouse(root=self.warehouse, s3=s3, s3_url_style=self.s3_url_style, catalog=self.catalog)
+
+    @property
+    def warehouse_root_is_s3(self) -> bool:
+        return self.warehouse.startswith("s3://")
 
     def resources(self) -> dict:
         """The resources of every asset, configured from these settings."""
-        warehouse = Warehouse(root=self.warehouse)
+        warehouse = self.warehouse_resource()
         api_key = dg.EnvVar("NASA_API_KEY") if os.environ.get("NASA_API_KEY") else "DEMO_KEY"
         return {
             "warehouse": warehouse,

@@ -54,3 +54,37 @@ def small_archive(tmp_path: Path) -> Path:
 def replay(snapshot_root: Path):
     with ReplayServer(snapshot_root) as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint():
+    """A real S3 HTTP endpoint on loopback (moto's server), started and stopped here."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+S3_KEY_ID = "AKIAMARSASSETSTEST01"
+S3_SECRET = "mars-assets-test-secret-0123456789abcdefXYZ"
+
+
+@pytest.fixture
+def s3_env(s3_endpoint, monkeypatch, tmp_path):
+    """Environment of a user pointing mars_assets at the loopback endpoint, with a fresh bucket."""
+    import uuid
+
+    import boto3
+
+    bucket = f"mars-{uuid.uuid4().hex[:12]}"
+    env = {"MARS_S3_ENDPOINT": s3_endpoint, "AWS_ACCESS_KEY_ID": S3_KEY_ID, "AWS_SECRET_ACCESS_KEY": S3_SECRET,
+           "AWS_REGION": "us-east-1", "MARS_CATALOG": str(tmp_path / "catalog.duckdb")}
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+    boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1", aws_access_key_id=S3_KEY_ID,
+                 aws_secret_access_key=S3_SECRET).create_bucket(Bucket=bucket)
+    return {**env, "bucket": bucket}

@@ -97,7 +97,7 @@ def bronze_images(context: dg.AssetExecutionContext, warehouse: Warehouse, landi
     objects: dict[str, bytes] = {}
     index: list[dict] = []
     routed = warehouse.read_table("silver", "landing_files",
-                                  where=f"status = 'routed' and rover = '{rover}' and sol = {int(sol)}")
+                                  where="status = 'routed' and rover = ? and sol = ?", params=[rover, int(sol)])
     for row in routed.to_pylist():
         name = f"{row['product_id']}{PurePosixPath(row['path']).suffix.lower()}"
         try:

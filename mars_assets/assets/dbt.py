@@ -81,6 +81,8 @@ def gold_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, ware
     """``dbt build`` of the selected gold models and their tests, on the configured warehouse root."""
     for key in context.selected_asset_keys:
         warehouse.ensure_dir(f"gold/{key.path[-1]}")  # DuckDB's COPY does not create folders
-    dbt_vars = json.dumps({"warehouse_root": warehouse.root_path()})
+    Path(warehouse.catalog_path()).parent.mkdir(parents=True, exist_ok=True)
+    os.environ.update(warehouse.dbt_env())  # dbt-duckdb reads S3 settings from its environment
+    dbt_vars = json.dumps({"warehouse_root": warehouse.root_path(), "catalog_path": warehouse.catalog_path()})
     yield from dbt.cli(["build", "--vars", dbt_vars], context=context).stream()
 

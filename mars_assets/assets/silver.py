@@ -138,7 +138,7 @@ def manifest_check(warehouse: Warehouse, rover: str, sol: int, photos: int, came
     """Compare one partition's photos with the manifest's entry for the sol (if any)."""
     entry = None
     if warehouse.has_table("silver", "manifest_sols"):
-        found = warehouse.read_table("silver", "manifest_sols", where=f"rover = '{rover}' and sol = {int(sol)}")
+        found = warehouse.read_table("silver", "manifest_sols", where="rover = ? and sol = ?", params=[rover, int(sol)])
         entry = found.to_pylist()[0] if found.num_rows else None
     if entry is None:
         return dg.AssetCheckResult(check_name="matches_manifest", asset_key=["silver", "photos"], passed=True,

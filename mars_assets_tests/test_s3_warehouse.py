@@ -1,0 +1,176 @@
+"""The same pipeline against a real S3 endpoint on loopback (moto's server)."""
+
+import io
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import boto3
+import duckdb
+import pyarrow as pa
+import pytest
+
+from mars_assets.cli import run_demo
+from mars_assets.resources.warehouse import Warehouse, WarehouseAccessError, load_httpfs
+from mars_assets.settings import Settings
+from mars_assets_tests.conftest import S3_KEY_ID, S3_SECRET
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def s3_client(endpoint):
+    return boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
+                        aws_access_key_id=S3_KEY_ID, aws_secret_access_key=S3_SECRET)
+
+
+def warehouse(s3_env, prefix="wh") -> Warehouse:
+    return Settings.from_env().__class__(**{**Settings.from_env().__dict__, "warehouse": f"s3://{s3_env['bucket']}/{prefix}"}) \
+        .warehouse_resource(resolved=True)
+
+
+def counts(con) -> dict:
+    views = [v for (v,) in con.sql("select schema_name||'.'||view_name from duckdb_views() where not internal").fetchall()]
+    return {v: con.sql(f"select count(*) from {v}").fetchone()[0] for v in views}
+
+
+def test_demo_on_s3_equals_the_local_run(s3_env, small_archive, tmp_path, monkeypatch):
+    local = tmp_path / "local"
+    monkeypatch.delenv("MARS_CATALOG")  # the local run keeps its catalog in its root
+    assert run_demo(small_archive, str(local), local / "landing", str(tmp_path / "h1"), out=io.StringIO()) == 0
+    con = duckdb.connect(str(local / "warehouse.duckdb"), read_only=True)
+    local_counts = counts(con)
+    con.close()
+
+    monkeypatch.setenv("MARS_CATALOG", s3_env["MARS_CATALOG"])
+    out = io.StringIO()
+    root = f"s3://{s3_env['bucket']}/demo"
+    assert run_demo(small_archive, root, tmp_path / "landing", str(tmp_path / "h2"), out=out) == 0, out.getvalue()
+    keys = [o["Key"] for o in s3_client(s3_env["MARS_S3_ENDPOINT"]).list_objects_v2(
+        Bucket=s3_env["bucket"], Prefix="demo/")["Contents"]]
+    assert "demo/silver/photos/rover=curiosity/sol=1/part-0.parquet" in keys
+    for table in ("silver/images", "silver/image_stats", "silver/waypoints", "gold/photo_gaps", "bronze/photos"):
+        assert any(k.startswith(f"demo/{table}/") for k in keys), table
+    assert not any(Path(k).name.startswith(".") for k in keys)  # no in-flight objects left
+    wh = warehouse(s3_env, "demo")
+    con = wh.open_catalog()
+    assert counts(con) == local_counts
+    con.close()
+
+
+def test_plain_duckdb_with_an_s3_secret_reads_the_photos(s3_env):
+    wh = warehouse(s3_env)
+    table = pa.table({"photo_id": [1, 2, 3], "camera": ["MAST", "MAST", "NAVCAM"]})
+    wh.write_table("silver", "photos", table, {"rover": "curiosity", "sol": 1})
+    wh.write_table("silver", "photos", table.slice(0, 1), {"rover": "spirit", "sol": 2})
+    con = duckdb.connect()
+    load_httpfs(con)  # the pip-installed extension: this machine has no route to DuckDB's site
+    host = s3_env["MARS_S3_ENDPOINT"].split("//")[1]
+    con.execute(f"CREATE SECRET (TYPE s3, KEY_ID '{S3_KEY_ID}', SECRET '{S3_SECRET}', REGION 'us-east-1', "
+                f"ENDPOINT '{host}', URL_STYLE 'path', USE_SSL false)")
+    rows = con.sql(f"select rover, sol, count(*) from read_parquet('s3://{s3_env['bucket']}/wh/silver/photos/**/*.parquet', "
+                   "hive_partitioning = true) group by all order by all").fetchall()
+    assert rows == [("curiosity", 1, 3), ("spirit", 2, 1)]
+
+
+def test_rerun_of_an_s3_partition_leaves_one_copy(s3_env):
+    wh = warehouse(s3_env)
+    part = {"rover": "curiosity", "sol": 7}
+    for n in (5, 5, 3):
+        wh.write_table("silver", "photos", pa.table({"photo_id": list(range(n))}), part)
+    assert wh.read_table("silver", "photos").num_rows == 3
+    assert wh.list_objects("silver/photos") == ["rover=curiosity/sol=7/part-0.parquet"]
+
+
+_WRITER = """
+import sys, numpy as np, pyarrow as pa
+from mars_assets.settings import Settings
+import dataclasses
+s = dataclasses.replace(Settings.from_env(), warehouse=sys.argv[1])
+wh = s.warehouse_resource(resolved=True)
+big = pa.table({"photo_id": np.arange(12_000_000), "x": np.random.default_rng(0).random(12_000_000)})
+print("writing", flush=True)
+wh.write_table("silver", "photos", big, {"rover": "curiosity", "sol": 7})
+print("done", flush=True)
+"""
+
+
+def test_killed_partition_write_leaves_the_previous_partition_visible(s3_env):
+    root = f"s3://{s3_env['bucket']}/crash"
+    wh = warehouse(s3_env, "crash")
+    wh.write_table("silver", "photos", pa.table({"photo_id": [1, 2, 3, 4]}), {"rover": "curiosity", "sol": 7})
+    client = s3_client(s3_env["MARS_S3_ENDPOINT"])
+    proc = subprocess.Popen([sys.executable, "-c", _WRITER, root], cwd=ROOT, env=os.environ.copy(),
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None:
+            if client.list_multipart_uploads(Bucket=s3_env["bucket"]).get("Uploads"):
+                break  # the new partition object is being uploaded right now
+            time.sleep(0.05)
+        assert proc.poll() is None, "the writer finished before it could be killed"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert wh.read_table("silver", "photos").num_rows == 4
+    with wh.connect() as con:
+        assert con.sql(f"select count(*) from {wh.relation_sql('silver', 'photos')}").fetchone() == (4,)
+
+
+def test_missing_bucket_is_a_one_line_error(s3_env):
+    wh = warehouse({**s3_env, "bucket": "no-such-bucket"})
+    with pytest.raises(WarehouseAccessError, match=r"^S3 bucket 'no-such-bucket' does not exist at http://127\.0\.0\.1"):
+        wh.check_access()
+
+
+def test_unreachable_endpoint_is_a_one_line_error(s3_env, monkeypatch):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed once the block ends: nothing listens there
+    monkeypatch.setenv("MARS_S3_ENDPOINT", f"http://127.0.0.1:{port}")
+    with pytest.raises(WarehouseAccessError, match=rf"^S3 endpoint http://127\.0\.0\.1:{port} is unreachable$"):
+        warehouse(s3_env).check_access()
+
+
+def test_bad_credentials_are_a_one_line_error_from_the_cli(tmp_path):
+    """A moto server that enforces IAM authentication from its first request."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                              env={**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": "0"},
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.2)
+        env = {**os.environ, "MARS_S3_ENDPOINT": f"http://127.0.0.1:{port}", "AWS_ACCESS_KEY_ID": "AKIAWRONGWRONGWRONG0",
+               "AWS_SECRET_ACCESS_KEY": "wrong-secret-never-printed-0123456789", "AWS_REGION": "us-east-1"}
+        r = subprocess.run([sys.executable, "-m", "mars_assets.cli", "demo", "--warehouse", "s3://bucket/x",
+                            "--dagster-home", str(tmp_path / "h")], env=env, capture_output=True, text=True, timeout=300)
+    finally:
+        server.kill()
+        server.wait()
+    assert r.returncode == 2
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("mars-assets: S3 credentials were rejected for bucket 'bucket'")
+    assert "wrong-secret-never-printed" not in r.stdout + r.stderr
+
+
+def test_no_credentials_is_a_one_line_error(s3_env, monkeypatch, tmp_path):
+    for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.delenv(k)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    with pytest.raises(WarehouseAccessError, match="^no S3 credentials"):
+        warehouse(s3_env).check_access()
