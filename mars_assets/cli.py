@@ -29,9 +29,12 @@ from mars_assets.sources.snapshot import ArchiveLayoutError, Snapshot, default_a
 def _dagster_home(path: str | None) -> Path:
     home = Path(path or os.environ.get("DAGSTER_HOME") or ".dagster_home").expanduser().resolve()
     home.mkdir(parents=True, exist_ok=True)
+    shipped = Path(__file__).resolve().parent.parent / "dagster.yaml"
     if not (home / "dagster.yaml").exists():
-        (home / "dagster.yaml").write_text("# written by mars-assets; see the README for production settings\n"
-                                           "telemetry:\n  enabled: false\n")
+        if shipped.exists():
+            shutil.copyfile(shipped, home / "dagster.yaml")
+        else:  # installed without the repository: the essentials
+            (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     os.environ["DAGSTER_HOME"] = str(home)
     return home
 

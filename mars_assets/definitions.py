@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from mars_assets import automation
 from mars_assets.assets import bronze, dashboards, dbt, gold, silver
 from mars_assets.partitions import rover_sol_partitions
 from mars_assets.settings import Settings
@@ -42,7 +43,9 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     """Definitions with resources from ``settings`` (default: the environment)."""
     return dg.Definitions(
         assets=ALL_ASSETS,
-        jobs=[reference_job, rover_sol_job, warehouse_job],
+        jobs=[reference_job, rover_sol_job, warehouse_job, automation.gold_rebuild_job],
+        sensors=automation.SENSORS,
+        schedules=automation.SCHEDULES,
         resources=(settings or Settings.from_env()).resources(),
     )
 

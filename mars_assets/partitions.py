@@ -29,13 +29,17 @@ def rover_sol_key(rover: str, sol: int) -> dg.MultiPartitionKey:
     return dg.MultiPartitionKey({"rover": rover, "sol": str(int(sol))})
 
 
-def rover_sol_of(context: dg.AssetExecutionContext) -> tuple[str, int]:
-    """``(rover, sol)`` of the partition the asset is materializing."""
-    key = context.partition_key
-    if not isinstance(key, dg.MultiPartitionKey):  # a plain "curiosity|1000" string
+def rover_sol_of_key(key: str | dg.MultiPartitionKey) -> tuple[str, int]:
+    """``(rover, sol)`` of a partition key (``MultiPartitionKey`` or its ``"curiosity|1000"`` form)."""
+    if not isinstance(key, dg.MultiPartitionKey):
         key = rover_sol_partitions.get_partition_key_from_str(key)
     dims = key.keys_by_dimension
     return dims["rover"], int(dims["sol"])
+
+
+def rover_sol_of(context: dg.AssetExecutionContext) -> tuple[str, int]:
+    """``(rover, sol)`` of the single partition the asset is materializing."""
+    return rover_sol_of_key(context.partition_key)
 
 
 def add_sols(instance: dg.DagsterInstance, sols: Iterable[int]) -> list[str]:
@@ -48,3 +52,13 @@ def add_sols(instance: dg.DagsterInstance, sols: Iterable[int]) -> list[str]:
     if new:
         instance.add_dynamic_partitions(SOL_PARTITIONS_NAME, new)
     return new
+
+
+#: eager() for a table over all partitions: missing sols upstream are normal (the manifest
+#: lists thousands), so "any dependency missing" must not block it.
+EAGER_OVER_PARTITIONS = (
+    dg.AutomationCondition.in_latest_time_window()
+    & (dg.AutomationCondition.newly_missing() | dg.AutomationCondition.any_deps_updated()).since_last_handled()
+    & ~dg.AutomationCondition.any_deps_in_progress()
+    & ~dg.AutomationCondition.in_progress()
+).with_label("eager_over_partitions")

@@ -1,4 +1,4 @@
-{{ config(meta={'dagster': {'asset_key': ['gold', 'camera_usage']}}) }}
+{{ config(meta={'dagster': {'ref': {'name': 'camera_usage'}}}) }}
 -- No camera outside the rover's known set without being flagged: every camera with photos
 -- appears in camera_usage, and one the rover does not list carries listed_by_rover = false
 -- (silver.cameras keeps it with the flag; nothing is dropped). Rows returned = failures.

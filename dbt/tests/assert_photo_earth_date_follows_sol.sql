@@ -1,4 +1,4 @@
-{{ config(meta={'dagster': {'asset_key': ['gold', 'sol_activity']}}) }}
+{{ config(meta={'dagster': {'ref': {'name': 'sol_activity'}}}) }}
 -- Domain rule of the Photos API v1: a photo's earth_date is computed from its sol,
 -- earth_date = landing_date + floor(sol × 88775.244 / 86400) days. Checked on every
 -- silver photo and on every sol of sol_activity. Rows returned = failures.

@@ -1,4 +1,4 @@
-{{ config(meta={'dagster': {'asset_key': ['gold', 'photo_gaps']}}) }}
+{{ config(meta={'dagster': {'ref': {'name': 'photo_gaps'}}}) }}
 -- photo_gaps has exactly one row per manifest entry, and VALID only when counts agree.
 select m.rover, m.sol, g.gap_status
 from {{ source('silver', 'manifest_sols') }} m

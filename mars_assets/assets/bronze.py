@@ -10,10 +10,11 @@ from pathlib import PurePosixPath
 
 import dagster as dg
 
-from mars_assets.partitions import ROVERS, rover_sol_of, rover_sol_partitions
+from mars_assets.partitions import ROVERS, rover_sol_of, rover_sol_of_key, rover_sol_partitions
 from mars_assets.resources import ApiError, ImageDownloader, LandingZone, MmgisClient, PhotosApiClient, Warehouse
 from mars_assets.resources.http import ApiResponse, redact_url
 from mars_assets.sources.mmgis import MMGIS_MISSIONS, waypoints_path
+from mars_assets.sources.product_ids import parse_product_id
 
 API_POOL = "nasa_api"
 RETRY = dg.RetryPolicy(max_retries=2, delay=5, backoff=dg.Backoff.EXPONENTIAL)
@@ -87,45 +88,68 @@ def bronze_photos(context: dg.AssetExecutionContext, photos_api: PhotosApiClient
 
 
 @dg.asset(key=["bronze", "images"], group_name="bronze", kinds={"jpeg", "png"}, partitions_def=rover_sol_partitions,
-          deps=[dg.AssetKey(["silver", "photos"]), dg.AssetKey(["silver", "landing_files"])], retry_policy=RETRY,
-          description="Image bytes of one rover × sol: files routed from the landing zone plus downloads of "
-                      "the partition's img_src (NASA hosts only, at most max_per_partition). Each attempt is "
-                      "listed in _index.json with its status; a failed download is 'missing', not fatal.")
+          deps=[dg.AssetKey(["silver", "photos"])], retry_policy=RETRY,
+          backfill_policy=dg.BackfillPolicy.single_run(),
+          automation_condition=dg.AutomationCondition.eager(),
+          description="Image bytes of each rover × sol: files in the landing zone whose product id names the "
+                      "partition, plus downloads of the partition's img_src (NASA hosts only, at most "
+                      "max_per_partition). Each attempt is listed in _index.json with its status; a failed "
+                      "download is 'missing', not fatal.")
 def bronze_images(context: dg.AssetExecutionContext, warehouse: Warehouse, landing: LandingZone,
                   image_downloader: ImageDownloader) -> dg.MaterializeResult:
-    rover, sol = rover_sol_of(context)
+    routed: dict[tuple[str, int], list] = {}
+    for f in landing.list_images():
+        pid = parse_product_id(f.path)
+        if pid.rover is not None and pid.sol is not None:
+            routed.setdefault((pid.rover, pid.sol), []).append((f.path, pid))
+    dead_hosts: dict[str, str] = {}
+    totals = {"stored": 0, "missing": 0, "from_landing": 0, "downloaded": 0}
+    for key in context.partition_keys:
+        rover, sol = rover_sol_of_key(key)
+        index = images_of_partition(warehouse, landing, image_downloader, rover, sol,
+                                    routed.get((rover, sol), []), dead_hosts)
+        for e in index:
+            totals["stored" if e["status"] == "stored" else "missing"] += 1
+            if e["status"] == "stored":
+                totals["from_landing" if e["source"] == "landing" else "downloaded"] += 1
+    return dg.MaterializeResult(metadata={**totals, "partitions": len(context.partition_keys)})
+
+
+def images_of_partition(warehouse: Warehouse, landing: LandingZone, downloader: ImageDownloader, rover: str,
+                        sol: int, landed: list, dead_hosts: dict[str, str]) -> list[dict]:
+    """Store one partition's image bytes and ``_index.json`` in bronze; returns the index.
+
+    ``landed``: ``(path, ProductId)`` of landing-zone files for this partition.
+    ``dead_hosts``: hosts that failed to connect earlier in the run (skipped, recorded missing).
+    """
     objects: dict[str, bytes] = {}
     index: list[dict] = []
-    routed = warehouse.read_table("silver", "landing_files",
-                                  where="status = 'routed' and rover = ? and sol = ?", params=[rover, int(sol)])
-    for row in routed.to_pylist():
-        name = f"{row['product_id']}{PurePosixPath(row['path']).suffix.lower()}"
+    for path, pid in landed:
+        name = f"{pid.product_id}{PurePosixPath(path).suffix.lower()}"
+        entry = {"object": None, "product_id": pid.product_id, "camera": pid.camera, "source": "landing",
+                 "uri": f"landing:{path}", "status": "missing", "reason": None}
         try:
-            objects[name] = landing.read(row["path"])
-            index.append({"object": name, "product_id": row["product_id"], "camera": row["camera"],
-                          "source": "landing", "uri": f"landing:{row['path']}", "status": "stored", "reason": None})
+            objects[name] = landing.read(path)
+            entry.update(object=name, status="stored")
         except FileNotFoundError as exc:
-            index.append({"object": None, "product_id": row["product_id"], "camera": row["camera"],
-                          "source": "landing", "uri": f"landing:{row['path']}", "status": "missing",
-                          "reason": f"landing file vanished: {exc}"})
+            entry["reason"] = f"landing file vanished: {exc}"
+        index.append(entry)
     photos = warehouse.read_table("silver", "photos", {"rover": rover, "sol": sol})
-    limit = image_downloader.max_per_partition
+    limit = downloader.max_per_partition
     todo = photos.to_pylist() if photos.num_rows else []
-    todo = todo if limit < 0 else todo[:limit]
-    dead_hosts: dict[str, str] = {}
-    for photo in todo:
+    for photo in todo if limit < 0 else todo[:limit]:
         url = photo["img_src"]
         host = url.split("/")[2] if "://" in url else ""
         name = f"{photo['product_id']}{PurePosixPath(url).suffix.lower() or '.jpg'}"
-        entry = {"object": None, "product_id": photo["product_id"], "camera": photo["camera"],
-                 "source": "download", "uri": url, "status": "missing", "reason": None}
         if name in objects:
             continue
+        entry = {"object": None, "product_id": photo["product_id"], "camera": photo["camera"],
+                 "source": "download", "uri": url, "status": "missing", "reason": None}
         if host in dead_hosts:
             entry["reason"] = f"host unreachable earlier in this run: {dead_hosts[host]}"
         else:
             try:
-                objects[name] = image_downloader.fetch(url)
+                objects[name] = downloader.fetch(url)
                 entry.update(object=name, status="stored")
             except ApiError as exc:
                 entry["reason"] = str(exc)
@@ -134,8 +158,4 @@ def bronze_images(context: dg.AssetExecutionContext, warehouse: Warehouse, landi
         index.append(entry)
     objects["_index.json"] = json.dumps(index, indent=1).encode()
     warehouse.write_objects(f"bronze/images/rover={rover}/sol={sol}", objects)
-    stored = sum(e["status"] == "stored" for e in index)
-    return dg.MaterializeResult(metadata={
-        "stored": stored, "missing": len(index) - stored,
-        "from_landing": sum(e["source"] == "landing" and e["status"] == "stored" for e in index),
-        "downloaded": sum(e["source"] == "download" and e["status"] == "stored" for e in index)})
+    return index

@@ -3,6 +3,8 @@
 
 import dagster as dg
 
+from mars_assets.partitions import EAGER_OVER_PARTITIONS
+
 from mars_assets.dashboards.mission import SampleImage, build_mission_dashboard
 from mars_assets.imaging import decode_image, log_magnitude_spectrum
 from mars_assets.resources import Warehouse
@@ -35,6 +37,7 @@ def _samples(warehouse: Warehouse, image_stats) -> list[SampleImage]:
 
 
 @dg.asset(key=["dashboards", "mission_dashboard"], group_name="dashboards", kinds={"plotly", "html"},
+          automation_condition=EAGER_OVER_PARTITIONS,
           deps=[dg.AssetKey(["gold", t]) for t in ("mission_summary", "camera_usage", "sol_activity", "photo_gaps")]
           + [dg.AssetKey(["silver", "image_stats"]), dg.AssetKey(["silver", "waypoints"])],
           description="Self-contained plotly HTML: mission and camera charts, RGB histograms and FFT "

@@ -21,6 +21,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 
+from mars_assets.partitions import EAGER_OVER_PARTITIONS
 from mars_assets.resources import Warehouse
 
 DBT_PROJECT_DIR = Path(os.environ.get("MARS_DBT_PROJECT_DIR") or Path(__file__).resolve().parents[2] / "dbt")
@@ -65,6 +66,10 @@ class GoldTranslator(DagsterDbtTranslator):
         if dbt_resource_props["resource_type"] == "model":
             return dg.AssetKey(["gold", dbt_resource_props["name"]])
         return super().get_asset_key(dbt_resource_props)
+
+    def get_automation_condition(self, dbt_resource_props: Mapping[str, Any]) -> dg.AutomationCondition | None:
+        # gold follows silver: rebuild when an upstream partition materializes
+        return EAGER_OVER_PARTITIONS
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         return "gold" if dbt_resource_props["resource_type"] == "model" else super().get_group_name(dbt_resource_props)

@@ -5,6 +5,8 @@ Gold itself is the dbt project (:mod:`mars_assets.assets.dbt`); nothing here com
 
 import dagster as dg
 
+from mars_assets.partitions import EAGER_OVER_PARTITIONS
+
 from mars_assets.assets.dbt import CATALOG_POOL
 from mars_assets.resources import Warehouse
 
@@ -14,6 +16,7 @@ GOLD_MODELS = ("mission_summary", "camera_usage", "sol_activity", "photo_gaps", 
 
 
 @dg.asset(key=["catalog", "warehouse_duckdb"], group_name="catalog", kinds={"duckdb"}, pool=CATALOG_POOL,
+          automation_condition=EAGER_OVER_PARTITIONS,
           deps=[dg.AssetKey(["silver", t]) for t in SILVER_TABLES] + [dg.AssetKey(["gold", m]) for m in GOLD_MODELS],
           description="<root>/warehouse.duckdb: a view silver.<table> over the Parquet of every silver table "
                       "(dbt keeps gold.<model>). It runs after dbt: one writer of the file at a time.")

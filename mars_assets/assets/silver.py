@@ -14,7 +14,7 @@ import dagster as dg
 import pyarrow as pa
 
 from mars_assets.imaging import IMAGE_STATS_SCHEMA, ImageDecodeError, decode_image, image_statistics
-from mars_assets.partitions import ROVERS, rover_sol_of, rover_sol_partitions
+from mars_assets.partitions import EAGER_OVER_PARTITIONS, ROVERS, rover_sol_of, rover_sol_of_key, rover_sol_partitions
 from mars_assets.resources import LandingZone, Warehouse
 from mars_assets.sources import photos_api
 from mars_assets.sources.mmgis import parse_waypoints
@@ -89,10 +89,11 @@ def _pages(warehouse: Warehouse, prefix: str) -> list[tuple[str, Any]]:
 @dg.multi_asset(
     outs={
         "photos": dg.AssetOut(key=["silver", "photos"], io_manager_key="warehouse_io_manager", kinds={"parquet"},
+                              automation_condition=dg.AutomationCondition.eager(),
                               description="One row per photo (Photos API v1 fields, typed; img_src in https; "
                                           "product_id from the file name), deduplicated on photo_id."),
         "photo_quarantine": dg.AssetOut(key=["silver", "photo_quarantine"], io_manager_key="warehouse_io_manager",
-                                        kinds={"parquet"},
+                                        kinds={"parquet"}, automation_condition=dg.AutomationCondition.eager(),
                                         description="Photo records that could not be typed, with the reason."),
     },
     deps=[dg.AssetKey(["bronze", "photos"]), dg.AssetKey(["silver", "manifest_sols"])],
@@ -152,7 +153,7 @@ def manifest_check(warehouse: Warehouse, rover: str, sol: int, photos: int, came
 
 
 # -- reference tables ---------------------------------------------------------------------
-@dg.asset(key=["silver", "manifest_sols"], io_manager_key="warehouse_io_manager", group_name="silver",
+@dg.asset(key=["silver", "manifest_sols"], io_manager_key="warehouse_io_manager", group_name="silver", automation_condition=dg.AutomationCondition.eager(),
           kinds={"parquet"}, deps=[dg.AssetKey(["bronze", "manifests"])],
           description="Per rover × sol from the mission manifests: earth_date, total_photos, cameras.")
 def silver_manifest_sols(warehouse: Warehouse) -> pa.Table:
@@ -179,7 +180,7 @@ def _rover_records(warehouse: Warehouse) -> list[tuple[dict, str]]:
     return found
 
 
-@dg.asset(key=["silver", "rovers"], io_manager_key="warehouse_io_manager", group_name="silver", kinds={"parquet"},
+@dg.asset(key=["silver", "rovers"], io_manager_key="warehouse_io_manager", group_name="silver", automation_condition=EAGER_OVER_PARTITIONS, kinds={"parquet"},
           deps=[dg.AssetKey(["bronze", "rovers"]), dg.AssetKey(["bronze", "manifests"]), dg.AssetKey(["bronze", "photos"])],
           description="One row per rover: the newest facts (by max_date) from the rovers listing, the "
                       "manifests and the rover objects embedded in photos (long or short form).")
@@ -199,7 +200,7 @@ def silver_rovers(warehouse: Warehouse) -> pa.Table:
     return pa.Table.from_pylist(sorted(best.values(), key=lambda r: r["rover"]), schema=ROVERS_SCHEMA)
 
 
-@dg.asset(key=["silver", "cameras"], io_manager_key="warehouse_io_manager", group_name="silver", kinds={"parquet"},
+@dg.asset(key=["silver", "cameras"], io_manager_key="warehouse_io_manager", group_name="silver", automation_condition=EAGER_OVER_PARTITIONS, kinds={"parquet"},
           deps=[dg.AssetKey(["silver", "rovers"]), dg.AssetKey(["silver", "photos"])],
           description="One row per rover × camera: the cameras each rover lists plus every camera seen in "
                       "photos (an unknown camera is kept with listed_by_rover = false).")
@@ -221,7 +222,7 @@ def silver_cameras(warehouse: Warehouse) -> pa.Table:
     return pa.Table.from_pylist(sorted(cams.values(), key=lambda r: (r["rover"], r["camera"])), schema=CAMERAS_SCHEMA)
 
 
-@dg.asset(key=["silver", "waypoints"], io_manager_key="warehouse_io_manager", group_name="silver", kinds={"parquet"},
+@dg.asset(key=["silver", "waypoints"], io_manager_key="warehouse_io_manager", group_name="silver", automation_condition=dg.AutomationCondition.eager(), kinds={"parquet"},
           deps=[dg.AssetKey(["bronze", "waypoints"])],
           description="MMGIS rover localizations: one row per waypoint (lon/lat in degrees, distances in metres).")
 def silver_waypoints(context: dg.AssetExecutionContext, warehouse: Warehouse) -> pa.Table:
@@ -255,22 +256,90 @@ def silver_landing_files(landing: LandingZone) -> pa.Table:
 
 
 # -- images and image statistics ----------------------------------------------------------
+#: Images decoded per batch: bounds the bytes held in memory by a run over many partitions.
+IMAGE_BATCH = 64
+
+
+def _image_rows(warehouse: Warehouse, rover: str, sol: int, now: dt.datetime):
+    """Yield ``(kind, row_or_blob)`` for one partition's bronze image index."""
+    prefix = f"bronze/images/rover={rover}/sol={sol}"
+    index = json.loads(warehouse.read_object(f"{prefix}/_index.json")) if "_index.json" in warehouse.list_objects(prefix) else []
+    for entry in index:
+        if entry["status"] != "stored":
+            yield "bad", _quarantine(rover, sol, entry["product_id"], entry["source"],
+                                     f"{entry['status']}: {entry['reason']}", {"uri": entry["uri"]})
+        else:
+            yield "blob", (entry, warehouse.read_object(f"{prefix}/{entry['object']}"))
+
+
+def images_of_partition(warehouse: Warehouse, rover: str, sol: int, stats_for) -> tuple[list, list, list]:
+    """(images, image_stats, quarantine) rows of one rover × sol from its bronze images.
+
+    ``stats_for(list[bytes]) -> list[dict | Exception]`` computes the statistics (serially
+    or over processes); an exception becomes a quarantine row with its message.
+    """
+    now = _now()
+    images, stats, bad = [], [], []
+    pending: list = []
+
+    def flush() -> None:
+        for (entry, data), res in zip(pending, stats_for([d for _, d in pending])):
+            if isinstance(res, Exception):
+                bad.append(_quarantine(rover, sol, entry["product_id"], entry["source"], f"undecodable: {res}",
+                                       {"uri": entry["uri"], "bytes": len(data)}))
+                continue
+            key = {"image_id": entry["object"], "product_id": entry["product_id"], "rover": rover, "sol": sol,
+                   "camera": entry["camera"]}
+            images.append({**key, "source": entry["source"], "uri": entry["uri"], "bytes": len(data),
+                           "width": res["width"], "height": res["height"], "mode": res["mode"],
+                           "sha256": hashlib.sha256(data).hexdigest(), "ingested_at": now})
+            stats.append({**key, **res})
+        pending.clear()
+
+    for kind, item in _image_rows(warehouse, rover, sol, now):
+        if kind == "bad":
+            bad.append(item)
+        else:
+            pending.append(item)
+            if len(pending) >= IMAGE_BATCH:
+                flush()
+    flush()
+    return images, stats, bad
+
+
+def serial_stats(blobs: list[bytes]) -> list:
+    """Statistics of each blob in this process: a dict, or the ImageDecodeError raised."""
+    out = []
+    for data in blobs:
+        try:
+            out.append(image_statistics(decode_image(data)))
+        except ImageDecodeError as exc:
+            out.append(exc)
+    return out
+
+
+def _stats_problems(stats: list[dict]) -> list[str]:
+    return [s["image_id"] for s in stats
+            if not (0.0 <= s["brightness_norm"] <= 1.0 and 0.0 <= s["hf_energy_fraction"] <= 1.0
+                    and sum(s["gray_hist"]) == s["width"] * s["height"])]
+
+
 @dg.multi_asset(
-    outs={
-        "images": dg.AssetOut(key=["silver", "images"], io_manager_key="warehouse_io_manager", kinds={"parquet"},
-                              description="One row per image file in bronze: product id, camera, source, size, "
-                                          "width/height/mode and SHA-256."),
-        "image_stats": dg.AssetOut(key=["silver", "image_stats"], io_manager_key="warehouse_io_manager",
-                                   kinds={"parquet"},
-                                   description="Per image: per-channel and grayscale intensity statistics, "
-                                               "256-bin histograms and 2-D FFT magnitude-spectrum summaries "
-                                               "(see mars_assets.imaging.stats)."),
-        "image_quarantine": dg.AssetOut(key=["silver", "image_quarantine"], io_manager_key="warehouse_io_manager",
-                                        kinds={"parquet"},
-                                        description="Images that could not be had or decoded, with the reason."),
-    },
-    deps=[dg.AssetKey(["bronze", "images"])],
+    specs=[
+        dg.AssetSpec(["silver", "images"], kinds={"parquet"}, deps=[["bronze", "images"]],
+                     automation_condition=dg.AutomationCondition.eager(),
+                     description="One row per image file in bronze: product id, camera, source, size, "
+                                 "width/height/mode and SHA-256."),
+        dg.AssetSpec(["silver", "image_stats"], kinds={"parquet"}, deps=[["bronze", "images"]],
+                     automation_condition=dg.AutomationCondition.eager(),
+                     description="Per image: per-channel and grayscale intensity statistics, 256-bin "
+                                 "histograms and 2-D FFT magnitude-spectrum summaries (mars_assets.imaging)."),
+        dg.AssetSpec(["silver", "image_quarantine"], kinds={"parquet"}, deps=[["bronze", "images"]],
+                     automation_condition=dg.AutomationCondition.eager(),
+                     description="Images that could not be had or decoded, with the reason."),
+    ],
     partitions_def=rover_sol_partitions, group_name="silver", can_subset=False,
+    backfill_policy=dg.BackfillPolicy.single_run(),
     check_specs=[
         dg.AssetCheckSpec("statistics_in_range", asset=["silver", "image_stats"],
                           description="One statistics row per image; brightness_norm and hf_energy_fraction "
@@ -278,38 +347,24 @@ def silver_landing_files(landing: LandingZone) -> pa.Table:
     ],
 )
 def silver_images(context: dg.AssetExecutionContext, warehouse: Warehouse):
-    rover, sol = rover_sol_of(context)
-    prefix = f"bronze/images/rover={rover}/sol={sol}"
-    index = json.loads(warehouse.read_object(f"{prefix}/_index.json")) if "_index.json" in warehouse.list_objects(prefix) else []
-    now = _now()
-    images, stats, bad = [], [], []
-    for entry in index:
-        if entry["status"] != "stored":
-            bad.append(_quarantine(rover, sol, entry["product_id"], entry["source"],
-                                   f"{entry['status']}: {entry['reason']}", {"uri": entry["uri"]}))
-            continue
-        data = warehouse.read_object(f"{prefix}/{entry['object']}")
-        try:
-            decoded = decode_image(data)
-            s = image_statistics(decoded)
-        except ImageDecodeError as exc:
-            bad.append(_quarantine(rover, sol, entry["product_id"], entry["source"], f"undecodable: {exc}",
-                                   {"uri": entry["uri"], "bytes": len(data)}))
-            continue
-        key = {"image_id": entry["object"], "product_id": entry["product_id"], "rover": rover, "sol": sol,
-               "camera": entry["camera"]}
-        images.append({**key, "source": entry["source"], "uri": entry["uri"], "bytes": len(data),
-                       "width": decoded.width, "height": decoded.height, "mode": decoded.mode,
-                       "sha256": hashlib.sha256(data).hexdigest(), "ingested_at": now})
-        stats.append({**key, **s})
-    yield dg.Output(pa.Table.from_pylist(images, schema=IMAGES_SCHEMA), output_name="images")
-    yield dg.Output(pa.Table.from_pylist(stats, schema=IMAGE_STATS_TABLE_SCHEMA), output_name="image_stats")
-    yield dg.Output(pa.Table.from_pylist(bad, schema=QUARANTINE_SCHEMA), output_name="image_quarantine",
-                    metadata={"quarantined": len(bad)})
-    problems = [s["image_id"] for s in stats
-                if not (0.0 <= s["brightness_norm"] <= 1.0 and 0.0 <= s["hf_energy_fraction"] <= 1.0
-                        and sum(s["gray_hist"]) == s["width"] * s["height"])]
+    """Images, statistics and quarantine of every rover × sol of the run (one run can hold
+    many partitions: a backfill runs as a single run). Each partition is written whole."""
+    totals = {"images": 0, "image_stats": 0, "image_quarantine": 0}
+    stats_rows = problems = 0
+    for key in context.partition_keys:
+        rover, sol = rover_sol_of_key(key)
+        images, stats, bad = images_of_partition(warehouse, rover, sol, serial_stats)
+        part = {"rover": rover, "sol": sol}
+        warehouse.write_table("silver", "images", pa.Table.from_pylist(images, schema=IMAGES_SCHEMA), part)
+        warehouse.write_table("silver", "image_stats", pa.Table.from_pylist(stats, schema=IMAGE_STATS_TABLE_SCHEMA), part)
+        warehouse.write_table("silver", "image_quarantine", pa.Table.from_pylist(bad, schema=QUARANTINE_SCHEMA), part)
+        totals["images"] += len(images)
+        totals["image_stats"] += len(stats)
+        totals["image_quarantine"] += len(bad)
+        problems += len(_stats_problems(stats)) + (len(stats) != len(images))
+        stats_rows += len(stats)
+    for table, rows in totals.items():
+        yield dg.MaterializeResult(asset_key=["silver", table],
+                                   metadata={"dagster/row_count": rows, "partitions": len(context.partition_keys)})
     yield dg.AssetCheckResult(check_name="statistics_in_range", asset_key=["silver", "image_stats"],
-                              passed=len(stats) == len(images) and not problems,
-                              metadata={"images": len(images), "stats_rows": len(stats),
-                                        "out_of_range": ", ".join(problems[:20])})
+                              passed=problems == 0, metadata={"stats_rows": stats_rows, "problems": problems})

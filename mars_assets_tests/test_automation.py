@@ -1,0 +1,166 @@
+"""Sensors, schedules and declarative automation on a real Dagster instance."""
+
+import datetime
+import io
+import json
+import os
+import shutil
+import time
+
+import dagster as dg
+import duckdb
+import pytest
+
+from mars_assets import automation
+from mars_assets.cli import run_demo
+from mars_assets.definitions import build_definitions, defs
+from mars_assets.partitions import rover_sol_key
+from mars_assets.resources import LandingZone, PhotosApiClient, Warehouse
+from mars_assets.sources.replay_server import ReplayServer
+from mars_assets.sources.snapshot import bundled_snapshot
+from mars_assets_tests.conftest import make_small_archive
+
+
+def keys(result) -> list[str]:
+    return [str(r.partition_key) for r in result.run_requests]
+
+
+def test_new_sol_sensor_adds_partitions_and_requests_changed_sols(tmp_path, monkeypatch):
+    monkeypatch.setattr(automation, "MAX_RUNS_PER_TICK", 2500)
+    archive = make_small_archive(tmp_path / "a", photos=(), images=())
+    with ReplayServer(archive) as server, dg.instance_for_test() as instance:
+        api = PhotosApiClient(base_url=server.photos_api_url, api_key="K")
+        ctx = dg.build_sensor_context(instance=instance, resources={"photos_api": api})
+        first = automation.new_sol_sensor(ctx)
+        assert len(first.run_requests) == 2281  # every Curiosity manifest sol
+        assert first.dynamic_partitions_requests[0].partition_keys[:3] == ["0", "1", "2"]
+        assert len(server.requests) == 4  # one manifest call per rover
+        instance.add_dynamic_partitions("sol", list(first.dynamic_partitions_requests[0].partition_keys))
+
+        again = automation.new_sol_sensor(dg.build_sensor_context(instance=instance, cursor=first.cursor,
+                                                                   resources={"photos_api": api}))
+        assert isinstance(again, dg.SkipReason) and "no new sols" in again.skip_message
+
+        manifest = next((archive / "api/manifests").iterdir())
+        body = json.loads(manifest.read_text())
+        entry = next(e for e in body["photo_manifest"]["photos"] if e["sol"] == 1000)
+        entry["total_photos"] += 1
+        body["photo_manifest"]["photos"].append({"sol": 2541, "earth_date": "2019-09-29", "total_photos": 7,
+                                                 "cameras": ["NAVCAM"]})
+        manifest.write_text(json.dumps(body))
+        changed = automation.new_sol_sensor(dg.build_sensor_context(instance=instance, cursor=first.cursor,
+                                                                     resources={"photos_api": api}))
+    assert keys(changed) == ["curiosity|1000", "curiosity|2541"]
+    assert changed.dynamic_partitions_requests[0].partition_keys == ["2541"]
+
+
+def test_new_sol_sensor_caps_runs_per_tick_and_continues_next_tick(tmp_path, monkeypatch):
+    monkeypatch.setattr(automation, "MAX_RUNS_PER_TICK", 25)
+    archive = make_small_archive(tmp_path / "a", photos=(), images=())
+    with ReplayServer(archive) as server, dg.instance_for_test() as instance:
+        api = PhotosApiClient(base_url=server.photos_api_url, api_key="K")
+        first = automation.new_sol_sensor(dg.build_sensor_context(instance=instance, resources={"photos_api": api}))
+        second = automation.new_sol_sensor(dg.build_sensor_context(instance=instance, cursor=first.cursor,
+                                                                    resources={"photos_api": api}))
+    assert len(first.run_requests) == len(second.run_requests) == 25
+    assert not set(keys(first)) & set(keys(second))
+
+
+def test_landing_sensor_takes_each_file_exactly_once(tmp_path):
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    images = sorted((bundled_snapshot() / "images/msl_deep_mars_browse").glob("00[05]*.JPG"))
+    for src in images[:2]:
+        shutil.copy(src, landing / src.name)
+    resources = {"landing": LandingZone(root=str(landing))}
+    with dg.instance_for_test() as instance:
+        first = automation.landing_zone_sensor(dg.build_sensor_context(instance=instance, resources=resources))
+        assert keys(first) == ["curiosity|3"]
+        idle = automation.landing_zone_sensor(dg.build_sensor_context(instance=instance, cursor=first.cursor,
+                                                                       resources=resources))
+        assert isinstance(idle, dg.SkipReason)
+        time.sleep(0.05)
+        late = next(p for p in images if p.name.startswith("0050"))
+        shutil.copy2(late, landing / late.name)  # copy2 keeps the old mtime: ctime still moves
+        later = automation.landing_zone_sensor(dg.build_sensor_context(instance=instance, cursor=first.cursor,
+                                                                        resources=resources))
+    assert keys(later) == ["curiosity|50"]
+    assert later.dynamic_partitions_requests[0].partition_keys == ["50"]
+
+
+@pytest.fixture(scope="module")
+def gap_warehouse(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("gaps")
+    archive = make_small_archive(tmp / "a", photos=("curiosity_sol0000.json", "curiosity_sol0001.json"), images=())
+    wh = tmp / "w"
+    assert run_demo(archive, str(wh), wh / "landing", str(tmp / "h"), out=io.StringIO()) == 0
+    return wh, tmp / "h"
+
+
+def test_gap_sensor_requests_exactly_the_gap_partitions(gap_warehouse, monkeypatch):
+    wh_root, home = gap_warehouse
+    monkeypatch.setattr(automation, "MAX_RUNS_PER_TICK", 5)
+    (wh_root / "silver/photos/rover=curiosity/sol=1/part-0.parquet").unlink()
+    d = build_definitions(build_settings(wh_root))
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        assert d.resolve_job_def("warehouse_job").execute_in_process(instance=instance).success
+        with dg.build_sensor_context(instance=instance, resources={"warehouse": Warehouse(root=str(wh_root))}) as ctx:
+            res = automation.photo_gap_sensor(ctx)
+    con = duckdb.connect(str(wh_root / "warehouse.duckdb"), read_only=True)
+    gaps = [f"{r}|{s}" for r, s in con.sql("select rover, sol from gold.photo_gaps where gap_status <> 'VALID' "
+                                           "order by rover, sol limit 5").fetchall()]
+    con.close()
+    # sol 0 is VALID; sol 1 lost its rows; the next manifest sols were never recorded; 5 a tick
+    assert keys(res) == gaps
+    assert gaps[0] == "curiosity|1" and "curiosity|0" not in gaps
+    assert res.run_requests[0].tags["mars_assets/gap_status"] == "MISSING_SOL"
+
+
+def build_settings(wh_root):
+    from mars_assets.settings import Settings
+
+    return Settings(warehouse=str(wh_root), landing=str(wh_root / "landing"))
+
+
+def test_daily_schedule_requests_each_rovers_recent_sols(gap_warehouse):
+    wh_root, _ = gap_warehouse
+    with dg.instance_for_test() as instance:
+        with dg.build_schedule_context(instance=instance, scheduled_execution_time=datetime.datetime(2026, 11, 23, 6),
+                                       resources={"warehouse": Warehouse(root=str(wh_root))}) as ctx:
+            result = automation.daily_recent_sols(ctx)
+    assert [str(r.partition_key) for r in result] == ["curiosity|2538", "curiosity|2539", "curiosity|2540"]
+    assert result[0].run_key == "daily:2026-11-23:curiosity|2538"
+
+
+def test_weekly_gold_rebuild_defaults_to_the_seeds_sunday_1423():
+    assert defs.resolve_schedule_def("weekly_gold_rebuild").cron_schedule == "23 14 * * 0"
+
+
+def test_declarative_automation_requests_downstream_of_a_new_partition(gap_warehouse):
+    """After bronze photos of a partition materialize, silver photos of that partition is requested."""
+    wh_root, _ = gap_warehouse
+    d = build_definitions(build_settings(wh_root))
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions("sol", ["0"])
+        instance.report_runless_asset_event(dg.AssetMaterialization(["silver", "manifest_sols"]))
+        first = dg.evaluate_automation_conditions(defs=d, instance=instance)
+        key = rover_sol_key("curiosity", 0)
+        assert not any(str(p) == str(key) for r in first.results for p in first.get_requested_partitions(r.key) or [])
+        instance.report_runless_asset_event(dg.AssetMaterialization(["bronze", "photos"], partition=key))
+        result = dg.evaluate_automation_conditions(defs=d, instance=instance, cursor=first.cursor)
+    requested = {(k.to_user_string(), str(p)) for k, parts in
+                 ((r.key, result.get_requested_partitions(r.key)) for r in result.results) for p in parts or []}
+    assert ("silver/photos", "curiosity|0") in requested
+
+
+def test_definitions_carry_sensors_schedules_and_no_project_deprecations():
+    import subprocess
+    import sys
+
+    code = ("import warnings; warnings.simplefilter('error', DeprecationWarning);"
+            "warnings.filterwarnings('ignore', module='sqlglotrs');"
+            "import mars_assets.definitions as d; "
+            "print(sorted(s.name for s in d.defs.sensors), sorted(s.name for s in d.defs.schedules))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=os.path.dirname(os.path.dirname(__file__)))
+    assert r.returncode == 0, r.stderr
+    assert "landing_zone_sensor" in r.stdout and "weekly_gold_rebuild" in r.stdout
