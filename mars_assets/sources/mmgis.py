@@ -5,6 +5,10 @@ Served at ``https://mars.nasa.gov/mmgis-maps/{M20|MSL}/Layers/json/{M20|MSL}_way
 elevation_m]`` whose properties carry RMC ("site_drive"), site, drive, sol, easting,
 northing (m), elev_geoid (m), roll/pitch/yaw/tilt (degrees), dist_m (m, this drive) and
 dist_total_m (m, since landing; some copies name it ``dist_total``).
+
+Traverse layers (``{M20|MSL}_traverse.json`` beside the waypoints, NASA_SOURCES §3) are
+LineString legs ``[[lon, lat, elevation_m], ...]`` with properties sol, fromRMC, toRMC,
+length (m), SCLK_START, SCLK_END; a sol can have several legs. See :func:`parse_traverse`.
 """
 
 from __future__ import annotations
@@ -67,4 +71,93 @@ def parse_waypoints(rover: str, body: Mapping[str, Any]) -> tuple[list[dict], li
             )
         except (KeyError, TypeError, ValueError) as exc:
             rejects.append({"feature_index": i, "reason": f"{type(exc).__name__}: {exc}"})
+    return rows, rejects
+
+
+def traverse_path(mission: str) -> str:
+    """Path of a mission's traverse layer below the MMGIS base URL: ``/{mission}/Layers/json/{mission}_traverse.json``."""
+    return f"/{mission}/Layers/json/{mission}_traverse.json"
+
+
+def _rmc(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def _int_sol(value: Any) -> int:
+    if value is None or value == "" or isinstance(value, bool):
+        raise KeyError("sol")
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise ValueError(f"sol {value!r} is not an integer")
+        return int(value)
+    return int(str(value).strip())
+
+
+def _wkt_number(x: float) -> str:
+    return repr(float(x))
+
+
+def parse_traverse(rover: str, body: Mapping[str, Any]) -> tuple[list[dict], list[dict]]:
+    """A traverse FeatureCollection → (rows, rejects), one row per drive leg.
+
+    rows, keyed (rover, sol, from_rmc, to_rmc):
+
+    * rover (as given), sol (int), from_rmc / to_rmc ("site_drive" strings from
+      ``fromRMC`` / ``toRMC``);
+    * length_m (the layer's ``length``, metres; None when absent), n_points (vertices);
+    * start_lon, start_lat, end_lon, end_lat (degrees, first and last vertex);
+    * sclk_start, sclk_end (spacecraft clock seconds as float, None when absent);
+    * geometry: **WKT** ``LINESTRING (lon lat, lon lat, ...)`` in degrees — 2-D: the
+      elevation of the vertices is dropped (DuckDB spatial reads it with ST_GeomFromText).
+
+    rejects: ``{"feature_index", "sol", "reason"}`` for a feature that is not a LineString
+    (MultiLineString included), has no sol, no fromRMC/toRMC, fewer than two vertices or
+    bad numbers, and for a second feature with an already-seen key (the first is kept).
+    """
+    rows: list[dict] = []
+    rejects: list[dict] = []
+    seen: set[tuple] = set()
+    for i, feature in enumerate(body.get("features") or []):
+        props: Mapping[str, Any] = {}
+        try:
+            props = (feature.get("properties") if isinstance(feature, Mapping) else None) or {}
+            geom = (feature.get("geometry") if isinstance(feature, Mapping) else None) or {}
+            if geom.get("type") != "LineString":
+                raise ValueError(f"geometry is {geom.get('type')!r}, not LineString")
+            sol = _int_sol(props.get("sol"))
+            from_rmc, to_rmc = _rmc(props.get("fromRMC")), _rmc(props.get("toRMC"))
+            if from_rmc is None or to_rmc is None:
+                raise ValueError("leg without fromRMC/toRMC")
+            coords = [(float(c[0]), float(c[1])) for c in geom.get("coordinates") or []]
+            if len(coords) < 2:
+                raise ValueError(f"LineString with {len(coords)} vertices")
+            key = (rover, sol, from_rmc, to_rmc)
+            if key in seen:
+                raise ValueError(f"duplicate leg {key}")
+            seen.add(key)
+            rows.append(
+                {
+                    "rover": rover,
+                    "sol": sol,
+                    "from_rmc": from_rmc,
+                    "to_rmc": to_rmc,
+                    "length_m": _num(props.get("length")),
+                    "n_points": len(coords),
+                    "start_lon": coords[0][0],
+                    "start_lat": coords[0][1],
+                    "end_lon": coords[-1][0],
+                    "end_lat": coords[-1][1],
+                    "sclk_start": _num(props.get("SCLK_START")),
+                    "sclk_end": _num(props.get("SCLK_END")),
+                    "geometry": "LINESTRING ("
+                    + ", ".join(f"{_wkt_number(x)} {_wkt_number(y)}" for x, y in coords) + ")",
+                }
+            )
+        except (KeyError, TypeError, ValueError, IndexError) as exc:
+            reason = "no sol" if isinstance(exc, KeyError) and exc.args == ("sol",) else f"{type(exc).__name__}: {exc}"
+            rejects.append({"feature_index": i, "sol": props.get("sol") if isinstance(props, Mapping) else None,
+                            "reason": reason})
     return rows, rejects

@@ -12,9 +12,27 @@ Routes (``{v1}`` = ``/mars-photos/api/v1``, as on api.nasa.gov):
   for an unknown rover; 403 ``API_KEY_MISSING`` without ``api_key``; 429
   ``OVER_RATE_LIMIT`` with ``Retry-After`` past ``rate_limit`` requests.
 * ``/mmgis-maps/{M20|MSL}/Layers/json/{M20|MSL}_waypoints.json`` — MMGIS waypoints.
+* ``/mmgis-maps/{M20|MSL}/Layers/json/{M20|MSL}_traverse.json`` — MMGIS traverse legs
+  (from ``traverse/{M20|MSL}_traverse*.geojson``, top-level ``_fixture_note`` stripped);
+  404 when the snapshot has none.
+* ``/rss/api/?feed=raw_images&category=mars2020&feedtype=json`` — JPL's Perseverance feed
+  (from ``jpl/mars2020/sol{NNNN}*.json``): ``&sol=N`` the whole sol; ``&latest=true``
+  ``{latest_sol, latest_sols, new_count, sol_count, total, type, mission}``; list mode
+  ``&num=N&page=P`` (0-based; 50 a page when ``num`` is absent), ordered by sol desc then
+  ``date_taken_utc`` desc, optionally within ``&sol=N`` (this server honours paging within a
+  sol; upstream reportedly ignores it — unverified). Answers ``{images, per_page (a
+  string), page, total_results, total_images, type, mission}``; another ``feed`` or
+  ``feedtype`` is a 404, a ``category`` without ``mars2020`` an empty list.
+* ``/api/v1/raw_image_items/?condition_1=msl:mission&condition_2={sol}:sol:in&per_page=&page=``
+  — JPL's Curiosity API (from ``jpl/msl/sol{NNNN}*.json``): conditions ``value:field:op`` on
+  ``mission`` and ``sol`` (ops ``in`` with a comma list, ``eq``, ``gt``, ``gte``, ``lt``,
+  ``lte``; other fields ignored); ordered sol desc, instrument asc, sample type asc,
+  ``date_taken`` desc; ``per_page`` (50 when absent, at most 1000) and ``page`` 0-based;
+  answers ``{items, more, total, page, per_page}``.
 * ``/images/{path}`` — the snapshot's image files.
 
 Tests inject faults with :meth:`ReplayServer.fail_next` (e.g. two 429s, then success).
+The JPL and MMGIS routes need no ``api_key``.
 """
 
 from __future__ import annotations
@@ -32,6 +50,10 @@ from mars_assets.sources.snapshot import Snapshot
 
 V1_PREFIX = "/mars-photos/api/v1"
 MMGIS_PREFIX = "/mmgis-maps"
+JPL_M2020_PATH = "/rss/api/"
+JPL_MSL_PATH = "/api/v1/raw_image_items/"
+JPL_DEFAULT_PAGE = 50
+JPL_MSL_MAX_PER_PAGE = 1000
 KNOWN_ROVERS = ("curiosity", "opportunity", "spirit", "perseverance")
 _CONTENT_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png"}
 
@@ -69,6 +91,16 @@ class ReplayServer:
     def mmgis_url(self) -> str:
         return self.url + MMGIS_PREFIX
 
+    @property
+    def jpl_mars2020_url(self) -> str:
+        """Base URL for ``JplMars2020Client`` (the ``/rss/api/`` route)."""
+        return self.url + JPL_M2020_PATH
+
+    @property
+    def jpl_msl_url(self) -> str:
+        """Base URL for ``JplMslClient`` (the ``/api/v1/raw_image_items/`` route)."""
+        return self.url + JPL_MSL_PATH
+
     def start(self) -> "ReplayServer":
         self._thread = threading.Thread(target=self._server.serve_forever, name="nasa-replay", daemon=True)
         self._thread.start()
@@ -99,9 +131,16 @@ class ReplayServer:
                 return _json(403, {"error": {"code": "API_KEY_MISSING",
                                              "message": "No api_key was supplied."}})
             return self._v1(path[len(V1_PREFIX):].strip("/").split("/"), query)
+        if path.rstrip("/") + "/" == JPL_M2020_PATH:
+            return self._jpl_m2020(query)
+        if path.rstrip("/") + "/" == JPL_MSL_PATH:
+            return self._jpl_msl(query)
         if path.startswith(MMGIS_PREFIX + "/"):
             name = path.rsplit("/", 1)[-1]
             mission = name.split("_", 1)[0].upper()
+            if "_traverse" in name.lower():
+                t = self.snapshot.traverse_files.get(mission)
+                return _json(200, self.snapshot.layer(t)) if t else _json(404, {"error": "no such layer"})
             f = self.snapshot.waypoint_files.get(mission)
             return _file(f, "application/json") if f else _json(404, {"error": "no such layer"})
         if path.startswith("/images/"):
@@ -149,6 +188,72 @@ class ReplayServer:
             return _json(404, {"errors": "Photo not found"})
         return _json(404, {"error": "not found"})
 
+    # -- JPL raw-image feeds ----------------------------------------------------------------
+    def _jpl_all(self, feed: str, sols: Any = None) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        for sol in sorted(self.snapshot.jpl_sols(feed), reverse=True):
+            if sols is None or sol in sols:
+                out.extend(self.snapshot.jpl_images(feed, sol))
+        return out
+
+    def _jpl_m2020(self, q: dict[str, list[str]]) -> tuple[int, dict[str, str], bytes]:
+        arg = lambda k: (q.get(k) or [None])[0]  # noqa: E731
+        if arg("feed") != "raw_images" or (arg("feedtype") or "json") != "json":
+            return _json(404, {"error": "unknown feed"})
+        served = "mars2020" in (arg("category") or "").split(",")
+        everything = self._jpl_all("mars2020") if served else []
+        if (arg("latest") or "").lower() == "true":
+            sols = sorted(self.snapshot.jpl_sols("mars2020"), reverse=True) if served else []
+            latest = sols[0] if sols else None
+            return _json(200, {
+                "latest_sol": latest,
+                "latest_sols": sols[:10],
+                "new_count": len(self.snapshot.jpl_images("mars2020", latest)) if latest is not None else 0,
+                "sol_count": len(sols),
+                "total": len(everything),
+                "type": "latest",
+                "mission": "mars2020",
+            })
+        images = everything
+        if arg("sol") is not None:
+            sol = int(arg("sol"))
+            images = [i for i in everything if int(i.get("sol")) == sol]
+        images = sorted(images, key=lambda i: (int(i.get("sol")), str(i.get("date_taken_utc") or ""),
+                                                str(i.get("imageid"))), reverse=True)
+        page = int(arg("page") or 0)
+        if arg("num") is not None or arg("sol") is None:
+            per_page = int(arg("num") or JPL_DEFAULT_PAGE)
+            shown = images[page * per_page: (page + 1) * per_page]
+        else:  # &sol=N alone: the whole sol, no paging
+            per_page, shown = len(images), images
+        return _json(200, {"images": shown, "per_page": str(per_page), "page": page,
+                           "total_results": len(images), "total_images": len(everything),
+                           "type": "search_results", "mission": "mars2020"})
+
+    def _jpl_msl(self, q: dict[str, list[str]]) -> tuple[int, dict[str, str], bytes]:
+        arg = lambda k: (q.get(k) or [None])[0]  # noqa: E731
+        per_page = min(int(arg("per_page") or JPL_DEFAULT_PAGE), JPL_MSL_MAX_PER_PAGE)
+        page = int(arg("page") or 0)
+        if per_page < 1 or page < 0:
+            return _json(400, {"error": "per_page must be >= 1 and page >= 0"})
+        mission_ok, tests = True, []
+        for key in sorted(k for k in q if k.startswith("condition_")):
+            value, _, rest = q[key][0].partition(":")
+            field, _, op = rest.partition(":")
+            if field == "mission":
+                mission_ok = mission_ok and value.lower() == "msl"
+            elif field == "sol":
+                tests.append(_sol_test(value, op))
+        items = [i for i in self._jpl_all("msl") if all(t(int(i.get("sol"))) for t in tests)] if mission_ok else []
+        # order=sol desc, instrument_sort asc, sample_type_sort asc, date_taken desc (stable sorts, last key first)
+        items.sort(key=lambda i: (str(i.get("date_taken") or ""), _int_key(i.get("id"))), reverse=True)
+        items.sort(key=lambda i: str((i.get("extended") or {}).get("sample_type") or ""))
+        items.sort(key=lambda i: str(i.get("instrument") or ""))
+        items.sort(key=lambda i: int(i.get("sol")), reverse=True)
+        shown = items[page * per_page: (page + 1) * per_page]
+        return _json(200, {"items": shown, "more": (page + 1) * per_page < len(items), "total": len(items),
+                           "page": page, "per_page": per_page})
+
     def _rovers_body(self) -> dict[str, Any]:
         rovers: dict[str, dict[str, Any]] = {}
         if self.snapshot.rovers_file:
@@ -191,6 +296,26 @@ class ReplayServer:
                 pass
 
         return Handler
+
+
+def _sol_test(value: str, op: str):
+    """A predicate on sol for a raw_image_items condition ``value:sol:op``; ValueError (→ 400) otherwise."""
+    if op == "in":
+        wanted = {int(v) for v in value.split(",") if v.strip()}
+        return lambda sol: sol in wanted
+    n = int(value)
+    ops = {"eq": lambda s: s == n, "gt": lambda s: s > n, "gte": lambda s: s >= n,
+           "lt": lambda s: s < n, "lte": lambda s: s <= n}
+    if op not in ops:
+        raise ValueError(f"unsupported sol condition operator {op!r}")
+    return ops[op]
+
+
+def _int_key(value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
 
 
 def _json(status: int, body: Any) -> tuple[int, dict[str, str], bytes]:
