@@ -1,5 +1,11 @@
 """Image decoding and per-image statistics (pure Python; no Dagster imports)."""
 
+from mars_assets.imaging.parallel import (
+    DEFAULT_MIN_PARALLEL_BYTES,
+    ImageStatsPool,
+    StatsResult,
+    statistics_for_many,
+)
 from mars_assets.imaging.stats import (
     HF_CUTOFF_RHO,
     IMAGE_STATS_SCHEMA,
@@ -9,17 +15,23 @@ from mars_assets.imaging.stats import (
     decode_image,
     image_statistics,
     log_magnitude_spectrum,
+    statistics_from_bytes,
     to_pixels,
 )
 
 __all__ = [
+    "DEFAULT_MIN_PARALLEL_BYTES",
     "HF_CUTOFF_RHO",
     "IMAGE_STATS_SCHEMA",
     "STATS_VERSION",
     "DecodedImage",
     "ImageDecodeError",
+    "ImageStatsPool",
     "decode_image",
     "image_statistics",
     "log_magnitude_spectrum",
+    "StatsResult",
+    "statistics_for_many",
+    "statistics_from_bytes",
     "to_pixels",
 ]

@@ -1,0 +1,286 @@
+"""Benchmark of mars_assets.imaging statistics (issue 5).
+
+Run from the repository root::
+
+    .venv/bin/python -m benchmarks.image_stats            # ~1 minute
+    .venv/bin/python -m benchmarks.image_stats --reps 5   # more repeats
+
+On the same in-memory JPEGs (real rover images from the snapshot, tiled and
+cropped to size, so decoding is part of every timing) it times, per size:
+
+  a  seed-style baseline written here: OpenCV decode (Pillow if OpenCV is not
+     installed), per-channel histograms, complex fft2 + fftshift + log
+     magnitude, one image at a time;
+  b  the floor: the project's decode_image + one float32 plane + one float32
+     scipy.fft.rfft2 (workers=1) and nothing else;
+  c  the project's statistics (statistics_from_bytes: decode + every column),
+     serially in this process and on all cores (ImageStatsPool, warm; plus
+     statistics_for_many including pool start-up).
+
+Each figure is the best of --reps runs. The serial timings run with the same
+allocator setting as the pool's workers (tune_allocator) unless
+--default-malloc is given. See benchmarks/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import platform
+import time
+import tracemalloc
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+import PIL
+import scipy
+import scipy.fft
+from PIL import Image
+
+from mars_assets.imaging import (
+    ImageStatsPool,
+    decode_image,
+    image_statistics,
+    statistics_for_many,
+    statistics_from_bytes,
+    to_pixels,
+)
+from mars_assets.imaging.parallel import tune_allocator
+from mars_assets.imaging.spectrum import clear_caches
+
+try:  # the baseline's decoder; optional (bench extra)
+    import cv2
+except ImportError:  # pragma: no cover
+    cv2 = None
+
+SNAPSHOT = Path(__file__).resolve().parents[1] / "mars_assets" / "snapshot" / "images"
+RAW = SNAPSHOT / "mars-raw-utils"
+GRAY_SRC = RAW / "NRB_670586006EDR_S0871444NCAM00545M_.jpg"  # 1022x1022 Navcam
+COLOUR_SRCS = sorted(RAW.glob("*.png"))  # Mastcam-Z 1648x1200, Navcam 1288x968
+THUMB_SRCS = sorted((SNAPSHOT / "msl_deep_mars_browse").glob("*.JPG"))  # ~256 px MSL browse
+JPEG_QUALITY = 90
+
+# ------------------------------------------------------------------ image sets
+
+
+def _jpeg(arr: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(arr).save(buf, "JPEG", quality=JPEG_QUALITY)
+    return buf.getvalue()
+
+
+def _tiled_crops(src: np.ndarray, h: int, w: int, count: int) -> list[np.ndarray]:
+    """``count`` (h, w) crops at different offsets of ``src`` tiled with
+    mirrored copies (no seams), so each crop is real rover texture."""
+    ty = -(-(h + src.shape[0]) // src.shape[0])
+    tx = -(-(w + src.shape[1]) // src.shape[1])
+    row = np.concatenate([src if i % 2 == 0 else src[:, ::-1] for i in range(tx)], axis=1)
+    big = np.concatenate([row if j % 2 == 0 else row[::-1] for j in range(ty)], axis=0)
+    rng = np.random.default_rng(5)
+    out = []
+    for _ in range(count):
+        y = int(rng.integers(0, big.shape[0] - h + 1))
+        x = int(rng.integers(0, big.shape[1] - w + 1))
+        out.append(np.ascontiguousarray(big[y : y + h, x : x + w]))
+    return out
+
+
+def image_sets(n_gray: int, n_colour: int) -> dict[str, list[bytes]]:
+    gray_src = np.asarray(Image.open(GRAY_SRC).convert("L"))
+    gray = [_jpeg(a) for a in _tiled_crops(gray_src, 1024, 1024, n_gray)]
+    colour = []
+    for i in range(n_colour):
+        src = np.asarray(Image.open(COLOUR_SRCS[i % len(COLOUR_SRCS)]).convert("RGB"))
+        colour += [_jpeg(a) for a in _tiled_crops(src, 1200, 1600, 1)]
+    thumbs = []
+    for p in THUMB_SRCS:
+        im = Image.open(p).convert("RGB")
+        im.thumbnail((160, 160), Image.Resampling.LANCZOS)
+        arr = np.asarray(im)
+        thumbs += [_jpeg(arr), _jpeg(np.ascontiguousarray(arr[:, ::-1]))]
+    return {"gray 1024x1024": gray, "colour 1600x1200": colour, "thumbs ~160 px": thumbs}
+
+
+# ------------------------------------------------------------------ the methods
+
+
+def seed_style(blob: bytes) -> dict:
+    """(a) What the seed code did per image: decode, per-channel histograms,
+    full complex FFT, fftshift, log magnitude."""
+    if cv2 is not None:
+        arr = cv2.imdecode(np.frombuffer(blob, np.uint8), cv2.IMREAD_UNCHANGED)
+    else:  # pragma: no cover
+        arr = np.asarray(Image.open(io.BytesIO(blob)))
+    if arr.ndim == 3:
+        if cv2 is not None:
+            hists = [cv2.calcHist([arr], [c], None, [256], [0, 256]) for c in range(3)]
+            gray = cv2.cvtColor(arr, cv2.COLOR_BGR2GRAY)
+        else:  # pragma: no cover
+            hists = [np.histogram(arr[..., c], 256, (0, 256))[0] for c in range(3)]
+            gray = arr @ np.array([0.299, 0.587, 0.114])
+    else:
+        hists, gray = [], arr
+    if cv2 is not None:
+        ghist = cv2.calcHist([gray], [0], None, [256], [0, 256]).ravel()
+    else:  # pragma: no cover
+        ghist = np.histogram(gray, 256, (0, 256))[0]
+    spec = np.fft.fftshift(np.fft.fft2(gray.astype(np.float64)))
+    logmag = np.log1p(np.abs(spec))
+    return {
+        "hists": [np.ravel(h).tolist() for h in hists],
+        "gray_hist": ghist.tolist(),
+        "mean": float(gray.mean()),
+        "std": float(gray.std()),
+        "log_spectrum_mean": float(logmag.mean()),
+    }
+
+
+def floor(blob: bytes) -> None:
+    """(b) decode + one float32 real FFT: the work no statistics can skip."""
+    px = decode_image(blob).pixels
+    plane = px[..., 1] if px.ndim == 3 else px  # cheapest float32 plane
+    scipy.fft.rfft2(plane.astype(np.float32), workers=1, overwrite_x=True)
+
+
+def project_serial(blob: bytes) -> dict:
+    """(c) the project's statistics, one image at a time in this process."""
+    return statistics_from_bytes(blob)
+
+
+# --------------------------------------------------------------------- timing
+
+
+def best_rate(run_all: Callable[[], object], n_images: int, reps: int) -> float:
+    """Best images/s over ``reps`` runs of ``run_all`` (which does all images)."""
+    best = float("inf")
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        run_all()
+        best = min(best, time.perf_counter() - t0)
+    return n_images / best
+
+
+def serial_rate(fn: Callable[[bytes], object], blobs: Sequence[bytes], reps: int) -> float:
+    for b in blobs[:2]:  # warm caches (per-shape geometry, scratch, imports)
+        fn(b)
+    return best_rate(lambda: [fn(b) for b in blobs], len(blobs), reps)
+
+
+def _spin(seconds: float) -> float:
+    """CPU-only work for the core-availability probe; returns CPU time used."""
+    t_end = time.perf_counter() + seconds
+    c0 = time.process_time()
+    x = 0
+    while time.perf_counter() < t_end:
+        for i in range(10000):
+            x += i
+    return time.process_time() - c0
+
+
+def effective_cores(pool: ImageStatsPool, seconds: float = 1.0) -> float:
+    """CPU seconds the workers actually got per wall second while all of them
+    spin at once: ``workers`` on an idle machine, less when the host is busy."""
+    ex = pool._pool()
+    futs = [ex.submit(_spin, seconds) for _ in range(pool.workers)]
+    return sum(f.result() for f in futs) / seconds
+
+
+def memory_ratios() -> list[tuple[str, float, float]]:
+    """tracemalloc peak during image_statistics / decoded pixel bytes, with
+    cold caches (every per-shape cache and scratch buffer counted) and warm."""
+    out = []
+    colour = np.asarray(Image.open(COLOUR_SRCS[0]).convert("RGB"))
+    gray = np.asarray(Image.open(GRAY_SRC).convert("L"))
+    cases = [
+        ("1600x1200 RGB", _tiled_crops(colour, 1200, 1600, 1)[0]),
+        ("1024x1024 gray", _tiled_crops(gray, 1024, 1024, 1)[0]),
+    ]
+    for name, arr in cases:
+        img = to_pixels(Image.fromarray(arr))
+        ratios = []
+        for cold in (True, False):
+            if cold:
+                clear_caches()
+            tracemalloc.start()
+            try:
+                image_statistics(img)
+                peak = tracemalloc.get_traced_memory()[1]
+            finally:
+                tracemalloc.stop()
+            ratios.append(peak / img.pixels.nbytes)
+        out.append((name, ratios[0], ratios[1]))
+    return out
+
+
+# ----------------------------------------------------------------------- main
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--reps", type=int, default=3, help="runs per figure; the best is kept")
+    ap.add_argument("--gray", type=int, default=12, help="1024x1024 gray images")
+    ap.add_argument("--colour", type=int, default=8, help="1600x1200 colour images")
+    ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    ap.add_argument(
+        "--default-malloc",
+        action="store_true",
+        help="time the serial methods without tune_allocator (as an in-process caller would)",
+    )
+    args = ap.parse_args(argv)
+
+    tuned = False if args.default_malloc else tune_allocator()
+    load0 = os.getloadavg()
+    print(f"machine : {platform.machine()} {os.cpu_count()} cpus, Python {platform.python_version()}, "
+          f"numpy {np.__version__}, scipy {scipy.__version__}, Pillow {PIL.__version__}, "
+          f"OpenCV {cv2.__version__ if cv2 is not None else 'absent (baseline decodes with Pillow)'}")
+    print(f"serial  : this process, allocator {'tuned like the workers' if tuned else 'default'}; "
+          f"best of {args.reps} runs; load average before {load0[0]:.2f} {load0[1]:.2f} {load0[2]:.2f}")
+    sets = image_sets(args.gray, args.colour)
+
+    pool = ImageStatsPool(args.workers).start()
+    try:
+        cores = effective_cores(pool)
+        print(f"cores   : {args.workers} workers got {cores:.2f} cores' worth of CPU in a 1 s all-busy probe")
+        print()
+        head = (f"{'images':18s} {'n':>4s} | {'a seed':>8s} {'b floor':>8s} {'c serial':>9s} "
+                f"{'c all':>8s} {'c many*':>8s} | {'c/a':>6s} {'c/floor':>7s} {'par x':>6s}")
+        print(head + "    (images/s)")
+        print("-" * len(head))
+        rows = {}
+        for name, blobs in sets.items():
+            a = serial_rate(seed_style, blobs, args.reps)
+            b = serial_rate(floor, blobs, args.reps)
+            c = serial_rate(project_serial, blobs, args.reps)
+            pool.statistics(blobs[: 2 * args.workers])  # warm the workers' caches
+            c_all = best_rate(lambda: pool.statistics(blobs), len(blobs), args.reps)
+            c_many = best_rate(
+                lambda: statistics_for_many(blobs, args.workers, min_parallel_bytes=0),
+                len(blobs), 1,
+            )
+            rows[name] = (a, b, c, c_all)
+            print(f"{name:18s} {len(blobs):4d} | {a:8.1f} {b:8.1f} {c:9.1f} {c_all:8.1f} {c_many:8.1f} | "
+                  f"{c / a:6.2f} {c / b:7.2f} {c_all / c:6.2f}")
+        print("  * c many: statistics_for_many including pool start-up (forkserver; one run)")
+    finally:
+        pool.close()
+
+    print()
+    print("targets (printed, not asserted):")
+    for name in ("gray 1024x1024", "colour 1600x1200"):
+        a, b, c, c_all = rows[name]
+        print(f"  {name:18s} serial >= 0.85 x floor: {c / b:5.2f}  {'met' if c / b >= 0.85 else 'NOT met'}"
+              f" | >= 8 x seed: {c / a:5.2f}  {'met' if c / a >= 8 else 'NOT met'}"
+              f" | >= 1.9 x from {args.workers} cores: {c_all / c:4.2f}  "
+              f"{'met' if c_all / c >= 1.9 else 'NOT met'} (cores available {cores:.2f})")
+    print()
+    print("memory: tracemalloc peak during image_statistics / decoded pixels.nbytes (target ~6, test <= 8)")
+    for name, cold, warm in memory_ratios():
+        print(f"  {name:15s} cold caches {cold:5.2f} x   warm {warm:5.2f} x")
+    load1 = os.getloadavg()
+    print(f"load average after {load1[0]:.2f} {load1[1]:.2f} {load1[2]:.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,323 @@
+"""Tests for the fast paths of mars_assets.imaging (issue 5).
+
+* statistics_from_bytes gives the same row as image_statistics(decode_image())
+  for every pixel mode (gray, RGB, RGBA, palette, 16-bit, CMYK JPEG, ...);
+* the FFT-based Laplacian variance equals scipy.ndimage.laplace(mode="reflect")
+  on all shapes, including the tiny ones where the border is everything;
+* radial bins stay exactly numpy's bins when rho falls on a bin edge;
+* the RGB shortcuts (float moments, all-channels-at-0/255 by luma) are exact;
+* statistics_for_many keeps order, returns decode errors as values and gives
+  the same rows serially and on worker processes;
+* memory: tracemalloc peak of image_statistics on a 1600x1200 RGB image stays
+  within 8x the decoded pixels (a memory bound, not a timing).
+
+References are plain numpy/scipy code in this file, never the code under test.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.ndimage
+from PIL import Image
+
+from mars_assets.imaging import (
+    IMAGE_STATS_SCHEMA,
+    DecodedImage,
+    ImageDecodeError,
+    ImageStatsPool,
+    decode_image,
+    image_statistics,
+    statistics_for_many,
+    statistics_from_bytes,
+    to_pixels,
+)
+from mars_assets.imaging.spectrum import clear_caches
+from mars_assets_tests.test_image_stats import luma32, reference_spectral
+
+SNAPSHOT_IMAGES = Path(__file__).resolve().parents[1] / "mars_assets" / "snapshot" / "images"
+RAW = SNAPSHOT_IMAGES / "mars-raw-utils"
+
+
+def encode(img: Image.Image, fmt: str, **kw) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, fmt, **kw)
+    return buf.getvalue()
+
+
+def reference_sharpness(gray01: np.ndarray) -> float:
+    return float(np.var(scipy.ndimage.laplace(gray01.astype(np.float64), mode="reflect")))
+
+
+def rng_image(seed: int, shape, dtype=np.uint8, high=256) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, high, size=shape, dtype=dtype)
+
+
+def _blobs_of_every_mode() -> dict[str, bytes]:
+    rgb = rng_image(1, (23, 31, 3))
+    gray = rng_image(2, (19, 29))
+    rgba = rng_image(3, (17, 13, 4))
+    pal = Image.fromarray(rng_image(4, (21, 18, 3))).quantize(8)
+    pal_t = pal.copy()
+    pal_t.info["transparency"] = 0
+    gray16 = rng_image(5, (15, 22), np.uint16, 65536)
+    la = np.dstack([gray[:, :10], gray[:, 10:20]])
+    return {
+        "gray-png": encode(Image.fromarray(gray), "PNG"),
+        "gray-jpeg": encode(Image.fromarray(gray), "JPEG", quality=90),
+        "rgb-png": encode(Image.fromarray(rgb), "PNG"),
+        "rgb-jpeg": encode(Image.fromarray(rgb), "JPEG", quality=90),
+        "rgba-png": encode(Image.fromarray(rgba), "PNG"),
+        "palette-gif": encode(pal, "GIF"),
+        "palette-transparent-png": encode(pal_t, "PNG"),
+        "gray16-png": encode(Image.fromarray(gray16), "PNG"),
+        "cmyk-jpeg": encode(Image.fromarray(rgb).convert("CMYK"), "JPEG", quality=95),
+        "la-png": encode(Image.fromarray(la), "PNG"),
+        "one-bit-png": encode(Image.fromarray(gray > 127), "PNG"),
+    }
+
+
+EVERY_MODE = _blobs_of_every_mode()
+
+
+# ------------------------------------------------- bytes path == DecodedImage path
+
+
+@pytest.mark.parametrize("name", sorted(EVERY_MODE))
+def test_statistics_from_bytes_equals_image_statistics_for_every_mode(name):
+    blob = EVERY_MODE[name]
+    expected = image_statistics(decode_image(blob))
+    got = statistics_from_bytes(blob)
+    assert got == expected
+    assert list(got) == IMAGE_STATS_SCHEMA.names
+
+
+def test_modes_reach_the_paths_they_are_meant_to():
+    modes = {k: decode_image(v).mode for k, v in EVERY_MODE.items()}
+    assert modes["cmyk-jpeg"] == "CMYK"
+    assert modes["palette-gif"] == "P"
+    assert modes["rgba-png"] == "RGBA"
+    assert modes["gray16-png"] in ("I;16", "I")
+    assert statistics_from_bytes(EVERY_MODE["gray16-png"])["bit_depth"] == 16
+    assert statistics_from_bytes(EVERY_MODE["cmyk-jpeg"])["channels"] == 3
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        RAW / "NRB_670586006EDR_S0871444NCAM00545M_.jpg",  # 1022x1022 gray JPEG
+        RAW / "NLF_0670_0726421423_362ECM_N0320604NCAM08111_01_095J01.png",  # 1288x968 RGB
+        RAW / "ZL0_0038_0670307360_057ECM_N0031392ZCAM08007_1100LUJ.png",  # 1648x1200 RGB
+    ],
+    ids=lambda p: p.name[:3],
+)
+def test_real_rover_images_bytes_path_and_reference_spectrum(path):
+    if not path.exists():
+        pytest.skip("snapshot image not present")
+    blob = path.read_bytes()
+    img = decode_image(blob)
+    s = statistics_from_bytes(blob)
+    assert s == image_statistics(img)
+    px = img.pixels
+    g01 = (luma32(px) if px.ndim == 3 else px.astype(np.float32)) / np.float32(255)
+    ref = reference_spectral(g01, 32)
+    # 1648 columns put rho exactly on bin edges: a bin rounding slip moves
+    # whole columns between bins, far beyond this tolerance.
+    np.testing.assert_allclose(s["radial_power"], ref["radial_power"], rtol=1e-4)
+    assert s["hf_energy_fraction"] == pytest.approx(ref["hf_energy_fraction"], rel=1e-4)
+    assert s["fft_mean_magnitude"] == pytest.approx(ref["fft_mean_magnitude"], rel=1e-4)
+    assert s["sharpness"] == pytest.approx(reference_sharpness(g01), rel=1e-4)
+
+
+@pytest.mark.parametrize("shape", [(8, 824), (6, 1648), (824, 8), (12, 100)])
+def test_radial_bins_match_numpy_when_rho_sits_on_bin_edges(shape):
+    g = rng_image(sum(shape), shape)
+    s = image_statistics(to_pixels(Image.fromarray(g)))
+    ref = reference_spectral(g.astype(np.float32) / np.float32(255), 32)
+    np.testing.assert_allclose(
+        s["radial_power"], ref["radial_power"], rtol=1e-4, atol=1e-9 * ref["radial_power"].max()
+    )
+
+
+# ------------------------------------------------------------ Laplacian variance
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [(1, 1), (1, 7), (7, 1), (2, 2), (2, 9), (9, 2), (3, 3), (3, 10), (5, 8), (31, 17), (64, 64)],
+)
+def test_fft_laplacian_variance_equals_scipy_reflect_laplace_on_every_shape(shape):
+    g = rng_image(shape[0] * 100 + shape[1], shape)
+    s = image_statistics(to_pixels(Image.fromarray(g)))
+    ref = reference_sharpness(g / 255.0)
+    assert s["sharpness"] == pytest.approx(ref, rel=1e-4, abs=1e-12)
+
+
+def test_fft_laplacian_variance_on_smooth_image_with_strong_borders():
+    # A smooth ramp: the periodic Laplacian is dominated by the wrap-around
+    # jump at the borders, which the reflect-mode correction must remove.
+    yy, xx = np.mgrid[0:120, 0:200]
+    ramp = (0.5 * xx + 0.3 * yy + 10 * np.sin(xx / 17.0)).astype(np.float64)
+    g = np.rint(ramp / ramp.max() * 65535).astype(np.uint16)
+    s = image_statistics(to_pixels(Image.fromarray(g)))
+    assert s["sharpness"] == pytest.approx(reference_sharpness(g / 65535.0), rel=1e-4)
+
+
+def test_sharpness_of_rgb_matches_laplace_of_float_luma():
+    rgb = rng_image(11, (40, 57, 3))
+    s = image_statistics(to_pixels(Image.fromarray(rgb)))
+    assert s["sharpness"] == pytest.approx(
+        reference_sharpness(luma32(rgb) / np.float32(255)), rel=1e-4
+    )
+
+
+# ---------------------------------------------------------------- RGB shortcuts
+
+
+def test_luma_reaches_0_and_255_only_for_black_and_white_over_all_24_bit_triples():
+    w = (np.float32(0.299), np.float32(0.587), np.float32(0.114))
+    v = np.arange(256)
+    a, b, c = (np.multiply(v, wi, dtype=np.float32) for wi in w)
+    rg = (a[:, None] + b[None, :]).ravel()  # float32 sums, as documented
+    y = (rg[:, None] + c[None, :]).ravel()  # index R*65536 + G*256 + B
+    assert np.flatnonzero(y == np.float32(255.0)).tolist() == [256**3 - 1]
+    assert np.flatnonzero(y == np.float32(0.0)).tolist() == [0]
+    assert y.max() == np.float32(255.0)
+
+
+def test_rgb_saturated_and_black_fractions_count_only_all_channel_pixels():
+    rgb = np.full((10, 10, 3), 128, dtype=np.uint8)
+    rgb[0, :4] = 255  # 4 white
+    rgb[1, :3] = (254, 255, 255)  # rounds to luma 255 but is not white
+    rgb[2, :2] = 0  # 2 black
+    rgb[3, :5] = (0, 0, 1)  # each channel reaches 0, not all at once
+    rgb[4, 0] = (255, 0, 255)
+    s = statistics_from_bytes(encode(Image.fromarray(rgb), "PNG"))
+    assert s["saturated_fraction"] == 4 / 100
+    assert s["black_fraction"] == 2 / 100
+    assert s == image_statistics(to_pixels(Image.fromarray(rgb)))
+
+
+def test_gray_moments_of_nearly_constant_rgb_use_exact_variance():
+    rgb = np.full((64, 64, 3), (201, 77, 13), dtype=np.uint8)
+    rgb[5, 7] = (202, 77, 13)
+    y = luma32(rgb).astype(np.float64)
+    s = image_statistics(to_pixels(Image.fromarray(rgb)))
+    assert s["gray_std"] == pytest.approx(y.std(), rel=1e-9)
+    assert s["gray_mean"] == pytest.approx(y.mean(), rel=1e-12)
+    const = image_statistics(to_pixels(Image.fromarray(np.full((9, 9, 3), 77, np.uint8))))
+    assert const["gray_std"] == 0.0 and const["sharpness"] == 0.0
+
+
+def test_non_contiguous_pixels_give_the_same_row_as_a_contiguous_copy():
+    big = rng_image(12, (30, 40, 3))
+    view = big[::2, 1::3]
+    assert not view.flags.c_contiguous
+    a = image_statistics(DecodedImage(view, "RGB", 8, view.shape[1], view.shape[0]))
+    b = image_statistics(DecodedImage(view.copy(), "RGB", 8, view.shape[1], view.shape[0]))
+    assert a == b
+    gview = big[::2, 1::3, 1]
+    c = image_statistics(DecodedImage(gview, "L", 8, gview.shape[1], gview.shape[0]))
+    d = image_statistics(DecodedImage(gview.copy(), "L", 8, gview.shape[1], gview.shape[0]))
+    assert c == d
+
+
+def test_threads_with_different_shapes_do_not_share_scratch():
+    images = [to_pixels(Image.fromarray(rng_image(i, (20 + 7 * i, 30 + 5 * i, 3)))) for i in range(6)]
+    expected = [image_statistics(im) for im in images]
+    results: dict[int, list[dict]] = {}
+
+    def work(k: int) -> None:
+        results[k] = [image_statistics(images[(k + j) % 6]) for j in range(12)]
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for k, rows in results.items():
+        assert rows == [expected[(k + j) % 6] for j in range(12)]
+
+
+# ------------------------------------------------------------------------ memory
+
+
+def test_tracemalloc_peak_of_rgb_statistics_stays_within_8x_decoded_pixels():
+    src = RAW / "ZL0_0038_0670307360_057ECM_N0031392ZCAM08007_1100LUJ.png"
+    if src.exists():
+        px = np.asarray(Image.open(src).convert("RGB"))[:1200, :1600]
+    else:  # pragma: no cover - snapshot always ships
+        px = rng_image(13, (1200, 1600, 3))
+    img = to_pixels(Image.fromarray(np.ascontiguousarray(px)))
+    assert img.pixels.shape == (1200, 1600, 3)
+    clear_caches()  # count the per-shape caches and scratch buffers too
+    tracemalloc.start()
+    try:
+        image_statistics(img)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak / img.pixels.nbytes <= 8.0
+
+
+# ------------------------------------------------------------ statistics_for_many
+
+
+def _mixed_blobs() -> list[bytes]:
+    good = [EVERY_MODE[k] for k in sorted(EVERY_MODE)]
+    truncated = EVERY_MODE["rgb-jpeg"][: len(EVERY_MODE["rgb-jpeg"]) // 2]
+    return [good[0], b"", good[1], b"not an image at all", *good[2:], truncated, good[3]]
+
+
+def test_statistics_for_many_serial_keeps_order_and_returns_decode_errors():
+    blobs = _mixed_blobs()
+    out = statistics_for_many(blobs, workers=1)
+    assert len(out) == len(blobs)
+    for blob, r in zip(blobs, out):
+        try:
+            expected = statistics_from_bytes(blob)
+        except ImageDecodeError as exc:
+            assert isinstance(r, ImageDecodeError)
+            assert str(r) == str(exc)
+        else:
+            assert r == expected
+    assert isinstance(out[1], ImageDecodeError) and "empty" in str(out[1])
+    assert isinstance(out[-2], ImageDecodeError) and "truncated" in str(out[-2])
+
+
+def test_statistics_for_many_on_processes_equals_serial():
+    blobs = _mixed_blobs() * 3
+    serial = statistics_for_many(blobs, workers=1)
+    parallel = statistics_for_many(blobs, workers=2, min_parallel_bytes=0, chunksize=2)
+    assert len(parallel) == len(blobs)
+    for a, b in zip(serial, parallel):
+        if isinstance(a, ImageDecodeError):
+            assert isinstance(b, ImageDecodeError) and str(a) == str(b)
+        else:
+            assert a == b
+
+
+def test_image_stats_pool_is_reusable_and_handles_empty_input():
+    blobs = [EVERY_MODE["rgb-png"], EVERY_MODE["gray16-png"], b"junk"]
+    with ImageStatsPool(workers=2) as pool:
+        assert pool.statistics([]) == []
+        first = pool.statistics(blobs)
+        second = pool.statistics(blobs, radial_bins=8)
+    assert first[0] == statistics_from_bytes(blobs[0])
+    assert len(second[1]["radial_power"]) == 8
+    assert isinstance(first[2], ImageDecodeError)
+
+
+def test_statistics_for_many_validates_arguments_before_work():
+    with pytest.raises(ValueError):
+        statistics_for_many([b"x"], workers=0)
+    with pytest.raises(ValueError):
+        statistics_for_many([b"x"], radial_bins=0)
+    with pytest.raises(ValueError):
+        statistics_for_many([b"x"], chunksize=0)
+    assert statistics_for_many([]) == []
