@@ -3,11 +3,13 @@
     mars-assets demo [--archive DIR] [--warehouse DIR] [--landing DIR]
     mars-assets serve-archive [--archive DIR] [--port N]
     mars-assets ui [--archive DIR] [--port N]
+    mars-assets run --rover perseverance --sols 1200-1202 [--warehouse DIR|s3://...]
 
 ``demo`` starts the loopback replay server for the snapshot, drops the snapshot's images
 into the landing zone, and materializes every asset through the real HTTP client into a
 persistent Dagster instance (``$DAGSTER_HOME``, default ``./.dagster_home``), so ``ui``
-afterwards shows each run, materialization, partition and check.
+afterwards shows each run, materialization, partition and check. ``run`` ingests sols
+from the configured live sources (JPL feeds by default for Perseverance and Curiosity).
 """
 
 from __future__ import annotations
@@ -81,7 +83,7 @@ def run_demo(archive: Path, warehouse: str | Path, landing: Path, dagster_home: 
     failures: list[str] = []
     with ReplayServer(snapshot) as server, dg.DagsterInstance.get() as instance:
         print(f"replaying the snapshot at {server.photos_api_url}", file=out)
-        settings = dataclasses.replace(settings, photos_api_url=server.photos_api_url, mmgis_url=server.mmgis_url)
+        settings = settings.replaying(server)
         defs = build_definitions(settings)
 
         def run(job: str, **kw) -> None:
@@ -127,6 +129,57 @@ def run_demo(archive: Path, warehouse: str | Path, landing: Path, dagster_home: 
     return 0
 
 
+def parse_sols(text: str) -> list[int]:
+    """``"1200-1202,1210"`` → ``[1200, 1201, 1202, 1210]`` (raises ValueError)."""
+    sols: set[int] = set()
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        lo, _, hi = part.partition("-")
+        a, b = int(lo), int(hi or lo)
+        if a < 0 or b < a:
+            raise ValueError(f"bad sol range {part!r}")
+        sols.update(range(a, b + 1))
+    return sorted(sols)
+
+
+def run_sols(rovers: list[str], sols: list[int], warehouse: str, dagster_home: str | None = None,
+             out=sys.stdout) -> int:
+    """Ingest ``sols`` of ``rovers`` from the configured live sources (see mars_assets.settings),
+    then rebuild gold. Returns 0 when every run succeeded."""
+    import dagster as dg
+
+    from mars_assets.definitions import build_definitions
+    from mars_assets.partitions import add_sols, rover_sol_key
+    from mars_assets.settings import Settings
+
+    started = time.perf_counter()
+    settings = Settings.from_env()
+    settings = dataclasses.replace(settings, warehouse=warehouse,
+                                   landing=os.environ.get("MARS_LANDING") or settings.landing)
+    settings.warehouse_resource(resolved=True).check_access()
+    _dagster_home(dagster_home)
+    defs = build_definitions(settings)
+    failures = []
+    with dg.DagsterInstance.get() as instance:
+        def run(job: str, **kw) -> None:
+            result = defs.resolve_job_def(job).execute_in_process(
+                instance=instance, raise_on_error=False, run_config=QUIET, **kw)
+            if not result.success:
+                failures.append(f"{job} {kw.get('partition_key', '')}".strip())
+
+        run("reference_job")
+        add_sols(instance, sols)
+        for rover in rovers:
+            print(f"{rover}: sols {sols[0]}..{sols[-1]} from {dict(settings.sources)[rover]}", file=out)
+            for sol in sols:
+                run("rover_sol_job", partition_key=rover_sol_key(rover, sol))
+        run("warehouse_job")
+    print(f"wall time {time.perf_counter() - started:.1f} s", file=out)
+    if failures:
+        print(f"FAILED runs: {', '.join(failures)}", file=out)
+        return 1
+    return 0
+
+
 def serve_archive(archive: Path, port: int) -> int:
     from mars_assets.sources.replay_server import ReplayServer
 
@@ -163,6 +216,11 @@ def main(argv: list[str] | None = None) -> int:
     demo = sub.add_parser("demo", help="run the main job on a recorded snapshot")
     serve = sub.add_parser("serve-archive", help="replay a snapshot as the NASA APIs on loopback")
     ui = sub.add_parser("ui", help="the Dagster UI on 127.0.0.1 over the demo's instance")
+    live = sub.add_parser("run", help="ingest sols of a rover from the configured (live) sources")
+    live.add_argument("--rover", action="append", required=True, choices=["curiosity", "opportunity", "perseverance", "spirit"])
+    live.add_argument("--sols", required=True, help="sols, e.g. 1200-1202 or 5,7,9")
+    live.add_argument("--warehouse", default=None, help="warehouse root (default $MARS_WAREHOUSE or ./warehouse)")
+    live.add_argument("--dagster-home", default=None)
     for p in (demo, serve, ui):
         p.add_argument("--archive", type=Path, default=None,
                        help="snapshot folder (default $MARS_ARCHIVE or the bundled snapshot)")
@@ -174,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--port", type=int, default=8765)
     ui.add_argument("--port", type=int, default=3000)
     args = parser.parse_args(argv)
-    archive = (args.archive or default_archive()).expanduser().resolve()
+    archive = (getattr(args, "archive", None) or default_archive()).expanduser().resolve()
     try:
         if args.command == "demo":
             warehouse = args.warehouse or os.environ.get("MARS_WAREHOUSE", "warehouse")
@@ -183,10 +241,15 @@ def main(argv: list[str] | None = None) -> int:
             default_landing = "landing" if warehouse.startswith("s3://") else f"{warehouse}/landing"
             landing = (args.landing or Path(os.environ.get("MARS_LANDING") or default_landing)).expanduser().resolve()
             return run_demo(archive, warehouse, landing, args.dagster_home)
+        if args.command == "run":
+            warehouse = args.warehouse or os.environ.get("MARS_WAREHOUSE", "warehouse")
+            if not warehouse.startswith("s3://"):
+                warehouse = str(Path(warehouse).expanduser().resolve())
+            return run_sols(args.rover, parse_sols(args.sols), warehouse, args.dagster_home)
         if args.command == "serve-archive":
             return serve_archive(archive, args.port)
         return run_ui(archive, args.port, args.dagster_home)
-    except (ArchiveLayoutError, WarehouseAccessError) as exc:
+    except (ArchiveLayoutError, WarehouseAccessError, ValueError) as exc:
         print(f"mars-assets: {exc}", file=sys.stderr)
         return 2
 

@@ -13,7 +13,7 @@ ALL_ASSETS = [
     bronze.bronze_rovers, bronze.bronze_manifests, bronze.bronze_waypoints, bronze.bronze_photos,
     bronze.bronze_images,
     silver.silver_photos, silver.silver_manifest_sols, silver.silver_rovers, silver.silver_cameras,
-    silver.silver_waypoints, silver.silver_landing_files, silver.silver_images,
+    silver.silver_waypoints, silver.silver_traverse, silver.silver_landing_files, silver.silver_images,
     dbt.gold_dbt_models, gold.warehouse_catalog, dashboards.mission_dashboard,
 ]
 
@@ -22,7 +22,7 @@ reference_job = dg.define_asset_job(
     "reference_job",
     selection=dg.AssetSelection.assets(
         ["bronze", "rovers"], ["bronze", "manifests"], ["bronze", "waypoints"],
-        ["silver", "manifest_sols"], ["silver", "waypoints"], ["silver", "landing_files"]),
+        ["silver", "manifest_sols"], ["silver", "waypoints"], ["silver", "traverse"], ["silver", "landing_files"]),
     description="Rovers listing, manifests, MMGIS waypoints and the landing-zone listing.")
 
 #: One rover × sol: photos, images, image statistics.

@@ -13,19 +13,25 @@
 | AWS_REGION (or AWS_DEFAULT_REGION) | us-east-1 | S3 region |
 | MARS_S3_URL_STYLE | path with an endpoint, else vhost | S3 addressing style |
 | AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN | AWS default chain | S3 credentials (dg.EnvVar) |
+| MARS_SOURCES | perseverance=jpl_mars2020,curiosity=jpl_msl,spirit=photos_api_v1,opportunity=photos_api_v1 | photo source per rover |
+| MARS_JPL_MARS2020_URL, MARS_JPL_MSL_URL | the JPL feed URLs | JPL raw-image feeds |
+| MARS_IMAGE_WORKERS | 0 (every core) | worker processes for image statistics |
 | MARS_CATALOG | <root>/warehouse.duckdb, ./warehouse.duckdb for S3 | DuckDB catalog file |
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import dagster as dg
 from dagster_aws.s3 import S3Resource
 
 from mars_assets.resources import ImageDownloader, LandingZone, MmgisClient, PhotosApiClient, Warehouse, WarehouseIOManager
+from mars_assets.resources.compute import ImageStatsCompute
 from mars_assets.resources.http import NASA_IMAGE_HOSTS
+from mars_assets.resources.jpl import JplMars2020Client, JplMslClient
+from mars_assets.resources.sources import LIVE_DEFAULTS, PhotoSources, parse_sources
 
 
 def dbt_resource():
@@ -51,6 +57,10 @@ class Settings:
     s3_region: str | None = None
     s3_url_style: str | None = None
     catalog: str | None = None
+    sources: tuple[tuple[str, str], ...] = tuple(LIVE_DEFAULTS.items())
+    jpl_mars2020_url: str = JplMars2020Client.model_fields["base_url"].default
+    jpl_msl_url: str = JplMslClient.model_fields["base_url"].default
+    image_workers: int = 0
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -67,6 +77,10 @@ class Settings:
             s3_region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION"),
             s3_url_style=env.get("MARS_S3_URL_STYLE"),
             catalog=env.get("MARS_CATALOG"),
+            sources=tuple({**LIVE_DEFAULTS, **parse_sources(env.get("MARS_SOURCES", ""))}.items()),
+            jpl_mars2020_url=env.get("MARS_JPL_MARS2020_URL", d.jpl_mars2020_url),
+            jpl_msl_url=env.get("MARS_JPL_MSL_URL", d.jpl_msl_url),
+            image_workers=int(env.get("MARS_IMAGE_WORKERS", d.image_workers)),
         )
 
     def warehouse_resource(self, resolved: bool = False) -> Warehouse:
@@ -80,6 +94,16 @@ class Settings:
             s3 = S3Resource(endpoint_url=self.s3_endpoint, region_name=self.s3_region or "us-east-1",
                             use_ssl=not (self.s3_endpoint or "").startswith("http://"), **secret)
         return Warehouse(root=self.warehouse, s3=s3, s3_url_style=self.s3_url_style, catalog=self.catalog)
+
+    def replaying(self, server) -> "Settings":
+        """These settings pointed at a loopback ReplayServer (mars_assets.sources.replay_server):
+        every NASA URL goes to the server and every rover reads the Photos API v1 shape the
+        recorded snapshot is in. Used by ``mars-assets demo`` and the tests."""
+        from mars_assets.partitions import ROVERS
+
+        return replace(self, photos_api_url=server.photos_api_url, mmgis_url=server.mmgis_url,
+                       jpl_mars2020_url=server.jpl_mars2020_url, jpl_msl_url=server.jpl_msl_url,
+                       sources=tuple((r, "photos_api_v1") for r in ROVERS))
 
     @property
     def warehouse_root_is_s3(self) -> bool:
@@ -96,6 +120,10 @@ class Settings:
             "mmgis": MmgisClient(base_url=self.mmgis_url),
             "landing": LandingZone(root=self.landing),
             "dbt": dbt_resource(),
+            "photo_sources": PhotoSources(by_rover=dict(self.sources)),
+            "jpl_mars2020": JplMars2020Client(base_url=self.jpl_mars2020_url),
+            "jpl_msl": JplMslClient(base_url=self.jpl_msl_url),
+            "image_stats_compute": ImageStatsCompute(workers=self.image_workers),
             "image_downloader": ImageDownloader(allowed_hosts=[*NASA_IMAGE_HOSTS, *self.extra_image_hosts],
                                                 max_per_partition=self.max_image_downloads),
         }

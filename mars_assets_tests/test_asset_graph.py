@@ -106,8 +106,7 @@ def test_photo_count_mismatch_fails_the_manifest_check(small_archive, tmp_path):
     f.write_text(json.dumps(body))
     wh = tmp_path / "w"
     with ReplayServer(small_archive) as server, dg.instance_for_test() as instance:
-        defs = build_definitions(Settings(warehouse=str(wh), landing=str(wh / "landing"),
-                                          photos_api_url=server.photos_api_url, mmgis_url=server.mmgis_url))
+        defs = build_definitions(Settings(warehouse=str(wh), landing=str(wh / "landing")).replaying(server))
         assert defs.resolve_job_def("reference_job").execute_in_process(instance=instance).success
         add_sols(instance, [1])
         result = defs.resolve_job_def("rover_sol_job").execute_in_process(

@@ -27,12 +27,14 @@ def test_short_rover_form_parses_with_optional_fields_empty():
     assert r["cameras"] == []
 
 
-def test_photo_with_either_rover_form_gives_the_same_row():
+def test_photo_with_either_rover_form_gives_the_same_row_but_camera_known():
     base = {"id": 4477, "sol": 1, "camera": {"id": 22, "name": "MAST", "rover_id": 5, "full_name": "Mast Camera"},
             "img_src": "http://mars.jpl.nasa.gov/msl-raw-images/msss/00001/mcam/0001ML0000001000I1_DXXX.jpg",
             "earth_date": "2012-08-07"}
     long_row = photos_api.parse_photo({**base, "rover": LONG_ROVER}, ingested_at=NOW)
     short_row = photos_api.parse_photo({**base, "rover": SHORT_ROVER}, ingested_at=NOW)
+    assert long_row.pop("camera_known") is False  # MAST is not in LONG_ROVER's one-camera list
+    assert short_row.pop("camera_known") is None  # the short form cannot tell
     assert long_row == short_row
     assert long_row["img_src"].startswith("https://mars.jpl.nasa.gov/")
     assert long_row["product_id"] == "0001ML0000001000I1_DXXX"

@@ -6,6 +6,7 @@ Each response body is stored byte for byte as ``<name>.json`` beside ``<name>.me
 
 
 import json
+import warnings
 from pathlib import PurePosixPath
 
 import dagster as dg
@@ -13,10 +14,21 @@ import dagster as dg
 from mars_assets.partitions import ROVERS, rover_sol_of, rover_sol_of_key, rover_sol_partitions
 from mars_assets.resources import ApiError, ImageDownloader, LandingZone, MmgisClient, PhotosApiClient, Warehouse
 from mars_assets.resources.http import ApiResponse, redact_url
-from mars_assets.sources.mmgis import MMGIS_MISSIONS, waypoints_path
+from mars_assets.resources.jpl import JplMars2020Client, JplMslClient
+from mars_assets.resources.sources import PhotoSources
+from mars_assets.sources.mmgis import MMGIS_MISSIONS, traverse_path, waypoints_path
 from mars_assets.sources.product_ids import parse_product_id
 
+# BackfillPolicy on @asset is marked beta in Dagster 1.13 (not deprecated); keep the notice out
+# of every command's output.
+warnings.filterwarnings("ignore", message="Parameter `backfill_policy` of function `asset`", category=dg.BetaWarning)
+
 API_POOL = "nasa_api"
+#: Answers of a retired or unreachable v1 API (connection failure, 404, 410): reference data
+#: is then kept as last fetched instead of failing the run (the v1 API closed in Oct 2025).
+RETIRED = (0, 404, 410)
+#: Spirit and Opportunity: their v1 img_src no longer resolve (NASA_SOURCES.md §2).
+MER_ROVERS = ("spirit", "opportunity")
 RETRY = dg.RetryPolicy(max_retries=2, delay=5, backoff=dg.Backoff.EXPONENTIAL)
 
 
@@ -26,8 +38,15 @@ def _pair(name: str, resp: ApiResponse) -> dict[str, bytes]:
 
 @dg.asset(key=["bronze", "rovers"], group_name="bronze", kinds={"json"}, pool=API_POOL, retry_policy=RETRY,
           description="Verbatim GET /rovers of the Photos API v1 (or mirror).")
-def bronze_rovers(photos_api: PhotosApiClient, warehouse: Warehouse) -> dg.MaterializeResult:
-    resp = photos_api.rovers()
+def bronze_rovers(context: dg.AssetExecutionContext, photos_api: PhotosApiClient,
+                  warehouse: Warehouse) -> dg.MaterializeResult:
+    try:
+        resp = photos_api.rovers()
+    except ApiError as exc:
+        if exc.status not in RETIRED:
+            raise
+        context.log.warning(f"rovers listing unavailable, previous bronze kept: {exc}")
+        return dg.MaterializeResult(metadata={"unavailable": str(exc)})
     warehouse.write_objects("bronze/rovers", _pair("rovers", resp))
     return dg.MaterializeResult(metadata={"url": redact_url(resp.url), "bytes": len(resp.body),
                                           "x_ratelimit_remaining": resp.headers.get("X-RateLimit-Remaining", "")})
@@ -43,10 +62,11 @@ def bronze_manifests(context: dg.AssetExecutionContext, photos_api: PhotosApiCli
         try:
             resp = photos_api.manifest(rover)
         except ApiError as exc:
-            if exc.status != 404:
+            if exc.status == 404:  # the source has no manifest for the rover
+                warehouse.write_objects(f"bronze/manifests/rover={rover}", {})
+            elif exc.status not in RETIRED:
                 raise
-            missing[rover] = str(exc)
-            warehouse.write_objects(f"bronze/manifests/rover={rover}", {})
+            missing[rover] = str(exc)  # retired or unreachable: the previous bronze is kept
             continue
         warehouse.write_objects(f"bronze/manifests/rover={rover}", _pair("manifest", resp))
         found.append(rover)
@@ -56,35 +76,45 @@ def bronze_manifests(context: dg.AssetExecutionContext, photos_api: PhotosApiCli
 
 
 @dg.asset(key=["bronze", "waypoints"], group_name="bronze", kinds={"json"}, retry_policy=RETRY,
-          description="Verbatim MMGIS waypoints GeoJSON of Perseverance (M20) and Curiosity (MSL).")
+          description="Verbatim MMGIS waypoints and traverse GeoJSON of Perseverance (M20) and Curiosity (MSL).")
 def bronze_waypoints(context: dg.AssetExecutionContext, mmgis: MmgisClient, warehouse: Warehouse) -> dg.MaterializeResult:
     got = {}
     for rover, mission in MMGIS_MISSIONS.items():
-        try:
-            resp = mmgis.get(waypoints_path(mission))
-        except ApiError as exc:
-            if exc.status != 404:
-                raise
-            context.log.warning(f"{rover}: {exc}")
-            continue
-        warehouse.write_objects(f"bronze/waypoints/rover={rover}", _pair(f"{mission}_waypoints", resp))
-        got[rover] = len(resp.body)
-    return dg.MaterializeResult(metadata={"bytes_by_rover": got})
+        objects: dict[str, bytes] = {}
+        for layer, path in (("waypoints", waypoints_path(mission)), ("traverse", traverse_path(mission))):
+            try:
+                objects.update(_pair(f"{mission}_{layer}", mmgis.get(path)))
+            except ApiError as exc:
+                if exc.status != 404:
+                    raise
+                context.log.warning(f"{rover} {layer}: {exc}")
+        if objects:
+            warehouse.write_objects(f"bronze/waypoints/rover={rover}", objects)
+            got[rover] = sorted(k for k in objects if not k.endswith(".meta.json"))
+    return dg.MaterializeResult(metadata={"layers_by_rover": got})
 
 
 @dg.asset(key=["bronze", "photos"], group_name="bronze", kinds={"json"}, partitions_def=rover_sol_partitions,
           pool=API_POOL, retry_policy=RETRY,
-          description="Verbatim pages of GET /rovers/{rover}/photos?sol={sol}&page=N, 25 photos a page.")
-def bronze_photos(context: dg.AssetExecutionContext, photos_api: PhotosApiClient,
+          description="Verbatim responses of one rover × sol from the rover's configured source: pages of "
+                      "GET /rovers/{rover}/photos?sol={sol}&page=N (v1 API or mirror, 25 a page), or the JPL "
+                      "raw-image feed (Perseverance RSS API, Curiosity raw_image_items).")
+def bronze_photos(context: dg.AssetExecutionContext, photo_sources: PhotoSources, photos_api: PhotosApiClient,
+                  jpl_mars2020: JplMars2020Client, jpl_msl: JplMslClient,
                   warehouse: Warehouse) -> dg.MaterializeResult:
     rover, sol = rover_sol_of(context)
-    pages = photos_api.photo_pages(rover, sol)
+    source = photo_sources.source_for(rover)
+    fetch = {"photos_api_v1": lambda: photos_api.photo_pages(rover, sol),
+             "jpl_mars2020": lambda: jpl_mars2020.sol_pages(sol),
+             "jpl_msl": lambda: jpl_msl.sol_pages(sol)}[source]
+    pages = fetch()
     objects: dict[str, bytes] = {}
     for i, resp in enumerate(pages, start=1):
-        objects.update(_pair(f"page-{i:04d}", resp))
+        objects[f"page-{i:04d}.json"] = resp.body
+        objects[f"page-{i:04d}.meta.json"] = json.dumps({**resp.sidecar(), "source": source}, indent=1).encode()
     warehouse.write_objects(f"bronze/photos/rover={rover}/sol={sol}", objects)
-    last = pages[-1].headers.get("X-RateLimit-Remaining", "")
-    return dg.MaterializeResult(metadata={"pages": len(pages), "x_ratelimit_remaining": last})
+    last = pages[-1].headers.get("X-RateLimit-Remaining", "") if pages else ""
+    return dg.MaterializeResult(metadata={"source": source, "pages": len(pages), "x_ratelimit_remaining": last})
 
 
 @dg.asset(key=["bronze", "images"], group_name="bronze", kinds={"jpeg", "png"}, partitions_def=rover_sol_partitions,
@@ -145,7 +175,9 @@ def images_of_partition(warehouse: Warehouse, landing: LandingZone, downloader: 
             continue
         entry = {"object": None, "product_id": photo["product_id"], "camera": photo["camera"],
                  "source": "download", "uri": url, "status": "missing", "reason": None}
-        if host in dead_hosts:
+        if rover in MER_ROVERS:
+            entry["reason"] = "unavailable: MER gallery images were removed from NASA servers in 2024 (PDS only)"
+        elif host in dead_hosts:
             entry["reason"] = f"host unreachable earlier in this run: {dead_hosts[host]}"
         else:
             try:

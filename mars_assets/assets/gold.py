@@ -10,7 +10,7 @@ from mars_assets.partitions import EAGER_OVER_PARTITIONS
 from mars_assets.assets.dbt import CATALOG_POOL
 from mars_assets.resources import Warehouse
 
-SILVER_TABLES = ("photos", "photo_quarantine", "rovers", "cameras", "manifest_sols", "waypoints",
+SILVER_TABLES = ("photos", "photo_quarantine", "rovers", "cameras", "manifest_sols", "waypoints", "traverse",
                  "landing_files", "images", "image_stats", "image_quarantine")
 GOLD_MODELS = ("mission_summary", "camera_usage", "sol_activity", "photo_gaps", "image_stats_daily")
 

@@ -13,20 +13,32 @@ from typing import Any
 import dagster as dg
 import pyarrow as pa
 
-from mars_assets.imaging import IMAGE_STATS_SCHEMA, ImageDecodeError, decode_image, image_statistics
+from mars_assets.imaging import IMAGE_STATS_SCHEMA
 from mars_assets.partitions import EAGER_OVER_PARTITIONS, ROVERS, rover_sol_of, rover_sol_of_key, rover_sol_partitions
 from mars_assets.resources import LandingZone, Warehouse
-from mars_assets.sources import photos_api
-from mars_assets.sources.mmgis import parse_waypoints
+from mars_assets.resources.compute import ImageStatsCompute
+from mars_assets.sources import jpl_mars2020, jpl_msl, photos_api
+from mars_assets.sources.mmgis import parse_traverse, parse_waypoints
 from mars_assets.sources.product_ids import parse_product_id
 
 TS = pa.timestamp("us", tz="UTC")
 
+#: One schema for every source; the columns after ingested_at come from the JPL feeds (null for v1).
 PHOTOS_SCHEMA = pa.schema([
     ("photo_id", pa.int64()), ("rover", pa.string()), ("sol", pa.int64()), ("earth_date", pa.date32()),
     ("camera", pa.string()), ("camera_id", pa.int32()), ("camera_full_name", pa.string()),
     ("img_src", pa.string()), ("product_id", pa.string()), ("source", pa.string()), ("ingested_at", TS),
+    ("sample_type", pa.string()), ("date_taken_utc", TS), ("date_taken_mars", pa.string()), ("site", pa.int64()),
+    ("drive", pa.int64()), ("width", pa.int32()), ("height", pa.int32()), ("img_src_small", pa.string()),
+    ("img_src_medium", pa.string()), ("img_src_full_res", pa.string()), ("camera_known", pa.bool_()),
 ])
+TRAVERSE_SCHEMA = pa.schema([
+    ("rover", pa.string()), ("sol", pa.int64()), ("from_rmc", pa.string()), ("to_rmc", pa.string()),
+    ("length_m", pa.float64()), ("n_points", pa.int32()), ("start_lon", pa.float64()), ("start_lat", pa.float64()),
+    ("end_lon", pa.float64()), ("end_lat", pa.float64()), ("sclk_start", pa.float64()), ("sclk_end", pa.float64()),
+    ("geometry", pa.string()),
+])
+JPL_PARSERS = {"jpl_mars2020": jpl_mars2020.parse_pages, "jpl_msl": jpl_msl.parse_pages}
 QUARANTINE_SCHEMA = pa.schema([
     ("rover", pa.string()), ("sol", pa.int64()), ("record_key", pa.string()), ("source", pa.string()),
     ("reason", pa.string()), ("raw", pa.string()), ("quarantined_at", TS),
@@ -76,6 +88,14 @@ def _quarantine(rover: str | None, sol: int | None, key: str, source: str, reaso
             "raw": json.dumps(raw, default=str)[:4000] if raw is not None else None, "quarantined_at": _now()}
 
 
+def _source_of(warehouse: Warehouse, prefix: str) -> str:
+    """The source recorded beside a partition's bronze pages (v1 when not recorded)."""
+    names = [n for n in warehouse.list_objects(prefix) if n.endswith(".meta.json")]
+    if not names:
+        return photos_api.SOURCE_NAME
+    return json.loads(warehouse.read_object(f"{prefix}/{names[0]}")).get("source", photos_api.SOURCE_NAME)
+
+
 def _pages(warehouse: Warehouse, prefix: str) -> list[tuple[str, Any]]:
     """Decoded JSON of the bronze response bodies under ``prefix`` (not the .meta files)."""
     out = []
@@ -109,25 +129,42 @@ def _pages(warehouse: Warehouse, prefix: str) -> list[tuple[str, Any]]:
 def silver_photos(context: dg.AssetExecutionContext, warehouse: Warehouse):
     rover, sol = rover_sol_of(context)
     now = _now()
+    prefix = f"bronze/photos/rover={rover}/sol={sol}"
+    pages = _pages(warehouse, prefix)
+    source = _source_of(warehouse, prefix)
     rows: dict[int, dict] = {}
     bad: list[dict] = []
-    duplicates = 0
-    for name, body in _pages(warehouse, f"bronze/photos/rover={rover}/sol={sol}"):
-        for obj in photos_api.photos_of(body):
-            try:
-                row = photos_api.parse_photo(obj, ingested_at=now)
-                if row["rover"] != rover or row["sol"] != sol:
-                    raise ValueError(f"photo of {row['rover']} sol {row['sol']} in the {rover} sol {sol} response")
-            except (KeyError, TypeError, ValueError) as exc:
-                bad.append(_quarantine(rover, sol, str(obj.get("id")) if isinstance(obj, dict) else None,
-                                       name, f"{type(exc).__name__}: {exc}", obj))
-                continue
-            if row["photo_id"] in rows:
-                duplicates += 1
-            rows[row["photo_id"]] = row
+    duplicates = filtered = 0
+    if source in JPL_PARSERS:
+        parsed, rejects = JPL_PARSERS[source]([body for _n, body in pages], ingested_at=now)
+        for r in rejects:
+            if r.get("filtered"):
+                filtered += 1
+            else:
+                bad.append(_quarantine(rover, sol, r.get("product_id"), source, r["reason"], r))
+        candidates = [(source, row) for row in parsed]
+    else:
+        candidates = []
+        for name, body in pages:
+            for obj in photos_api.photos_of(body):
+                try:
+                    candidates.append((name, photos_api.parse_photo(obj, ingested_at=now)))
+                except (KeyError, TypeError, ValueError) as exc:
+                    bad.append(_quarantine(rover, sol, str(obj.get("id")) if isinstance(obj, dict) else None,
+                                           name, f"{type(exc).__name__}: {exc}", obj))
+    for origin, row in candidates:
+        if row["rover"] != rover or row["sol"] != sol:
+            bad.append(_quarantine(rover, sol, str(row["photo_id"]), origin,
+                                   f"photo of {row['rover']} sol {row['sol']} in the {rover} sol {sol} response", row))
+            continue
+        if row["photo_id"] in rows:
+            duplicates += 1
+        rows[row["photo_id"]] = row
     photos = pa.Table.from_pylist(sorted(rows.values(), key=lambda r: r["photo_id"]), schema=PHOTOS_SCHEMA)
     cams = sorted(set(photos.column("camera").to_pylist()))
-    yield dg.Output(photos, output_name="photos", metadata={"cameras": cams, "duplicates_dropped": duplicates})
+    yield dg.Output(photos, output_name="photos", metadata={"source": source, "cameras": cams,
+                                                            "duplicates_dropped": duplicates,
+                                                            "filtered_not_full_frame": filtered})
     yield dg.Output(pa.Table.from_pylist(bad, schema=QUARANTINE_SCHEMA), output_name="photo_quarantine")
     yield manifest_check(warehouse, rover, sol, photos.num_rows, cams)
     yield dg.AssetCheckResult(check_name="no_quarantined_photos", asset_key=["silver", "photo_quarantine"],
@@ -164,6 +201,20 @@ def silver_manifest_sols(warehouse: Warehouse) -> pa.Table:
     return pa.Table.from_pylist(rows, schema=MANIFEST_SOLS_SCHEMA)
 
 
+#: Fixed facts of each mission (NASA mission pages; ids of the Photos API v1), so silver rovers
+#: is complete even when no listing or manifest can be fetched (the v1 API is retired).
+ROVER_REFERENCE = {
+    "curiosity": {"rover": "curiosity", "rover_id": 5, "rover_name": "Curiosity", "landing_date": dt.date(2012, 8, 6),
+                  "launch_date": dt.date(2011, 11, 26), "status": "active"},
+    "opportunity": {"rover": "opportunity", "rover_id": 6, "rover_name": "Opportunity",
+                    "landing_date": dt.date(2004, 1, 25), "launch_date": dt.date(2003, 7, 7), "status": "complete"},
+    "spirit": {"rover": "spirit", "rover_id": 7, "rover_name": "Spirit", "landing_date": dt.date(2004, 1, 4),
+               "launch_date": dt.date(2003, 6, 10), "status": "complete"},
+    "perseverance": {"rover": "perseverance", "rover_id": 8, "rover_name": "Perseverance",
+                     "landing_date": dt.date(2021, 2, 18), "launch_date": dt.date(2020, 7, 30), "status": "active"},
+}
+
+
 def _rover_records(warehouse: Warehouse) -> list[tuple[dict, str]]:
     """Every rover object seen in bronze (listing, manifests, photos) with where it came from."""
     found = []
@@ -174,7 +225,10 @@ def _rover_records(warehouse: Warehouse) -> list[tuple[dict, str]]:
             found.append((photos_api.parse_manifest(body)[0], "manifest"))
     for path in warehouse.list_objects("bronze/photos"):
         if path.endswith("page-0001.json"):
-            photos = photos_api.photos_of(json.loads(warehouse.read_object(f"bronze/photos/{path}")))
+            body = json.loads(warehouse.read_object(f"bronze/photos/{path}"))
+            if not isinstance(body, dict) or "photos" not in body:
+                continue  # a JPL feed page: it carries no rover object
+            photos = photos_api.photos_of(body)
             if photos and photos[0].get("rover"):
                 found.append((photos_api.parse_rover(photos[0]["rover"]), "photos"))
     return found
@@ -185,11 +239,11 @@ def _rover_records(warehouse: Warehouse) -> list[tuple[dict, str]]:
           description="One row per rover: the newest facts (by max_date) from the rovers listing, the "
                       "manifests and the rover objects embedded in photos (long or short form).")
 def silver_rovers(warehouse: Warehouse) -> pa.Table:
-    best: dict[str, dict] = {}
+    best: dict[str, dict] = {r: {**ref, "as_of": "reference"} for r, ref in ROVER_REFERENCE.items()}
     for rec, origin in _rover_records(warehouse):
         cur = best.get(rec["rover"])
         rank = (rec["max_date"] or dt.date.min)
-        if cur is None or rank > (cur["max_date"] or dt.date.min):
+        if cur is None or rank > (cur.get("max_date") or dt.date.min):
             merged = {**(cur or {}), **{k: v for k, v in rec.items() if v is not None}}
             merged["as_of"] = origin
             best[rec["rover"]] = merged
@@ -229,6 +283,8 @@ def silver_waypoints(context: dg.AssetExecutionContext, warehouse: Warehouse) ->
     rows, rejects = [], []
     for rover in ROVERS:
         for name, body in _pages(warehouse, f"bronze/waypoints/rover={rover}"):
+            if "_waypoints" not in name:
+                continue
             ok, bad = parse_waypoints(rover, body)
             rows += ok
             rejects += [{**r, "rover": rover, "object": name} for r in bad]
@@ -236,6 +292,25 @@ def silver_waypoints(context: dg.AssetExecutionContext, warehouse: Warehouse) ->
         context.log.warning(f"{len(rejects)} waypoint features rejected: {rejects[:5]}")
     context.add_output_metadata({"rejected_features": len(rejects)})
     return pa.Table.from_pylist(rows, schema=WAYPOINTS_SCHEMA)
+
+
+@dg.asset(key=["silver", "traverse"], io_manager_key="warehouse_io_manager", group_name="silver",
+          automation_condition=dg.AutomationCondition.eager(), kinds={"parquet"},
+          deps=[dg.AssetKey(["bronze", "waypoints"])],
+          description="MMGIS traverse legs: one row per rover × sol × fromRMC × toRMC with its length in "
+                      "metres and its LineString as WKT (lon lat). Empty when no traverse layer was fetched.")
+def silver_traverse(context: dg.AssetExecutionContext, warehouse: Warehouse) -> pa.Table:
+    rows, rejects = [], []
+    for rover in ROVERS:
+        for name, body in _pages(warehouse, f"bronze/waypoints/rover={rover}"):
+            if "_traverse" in name:
+                ok, bad = parse_traverse(rover, body)
+                rows += ok
+                rejects += bad
+    if rejects:
+        context.log.warning(f"{len(rejects)} traverse features rejected: {rejects[:5]}")
+    context.add_output_metadata({"rejected_features": len(rejects)})
+    return pa.Table.from_pylist(rows, schema=TRAVERSE_SCHEMA)
 
 
 @dg.asset(key=["silver", "landing_files"], io_manager_key="warehouse_io_manager", group_name="silver",
@@ -307,17 +382,6 @@ def images_of_partition(warehouse: Warehouse, rover: str, sol: int, stats_for) -
     return images, stats, bad
 
 
-def serial_stats(blobs: list[bytes]) -> list:
-    """Statistics of each blob in this process: a dict, or the ImageDecodeError raised."""
-    out = []
-    for data in blobs:
-        try:
-            out.append(image_statistics(decode_image(data)))
-        except ImageDecodeError as exc:
-            out.append(exc)
-    return out
-
-
 def _stats_problems(stats: list[dict]) -> list[str]:
     return [s["image_id"] for s in stats
             if not (0.0 <= s["brightness_norm"] <= 1.0 and 0.0 <= s["hf_energy_fraction"] <= 1.0
@@ -346,23 +410,25 @@ def _stats_problems(stats: list[dict]) -> list[str]:
                                       "in [0, 1]; 256-bin gray histogram summing to width × height."),
     ],
 )
-def silver_images(context: dg.AssetExecutionContext, warehouse: Warehouse):
+def silver_images(context: dg.AssetExecutionContext, warehouse: Warehouse, image_stats_compute: ImageStatsCompute):
     """Images, statistics and quarantine of every rover × sol of the run (one run can hold
-    many partitions: a backfill runs as a single run). Each partition is written whole."""
+    many partitions: a backfill runs as a single run). Each partition is written whole.
+    Statistics are computed on the worker processes of ``image_stats_compute``."""
     totals = {"images": 0, "image_stats": 0, "image_quarantine": 0}
     stats_rows = problems = 0
-    for key in context.partition_keys:
-        rover, sol = rover_sol_of_key(key)
-        images, stats, bad = images_of_partition(warehouse, rover, sol, serial_stats)
-        part = {"rover": rover, "sol": sol}
-        warehouse.write_table("silver", "images", pa.Table.from_pylist(images, schema=IMAGES_SCHEMA), part)
-        warehouse.write_table("silver", "image_stats", pa.Table.from_pylist(stats, schema=IMAGE_STATS_TABLE_SCHEMA), part)
-        warehouse.write_table("silver", "image_quarantine", pa.Table.from_pylist(bad, schema=QUARANTINE_SCHEMA), part)
-        totals["images"] += len(images)
-        totals["image_stats"] += len(stats)
-        totals["image_quarantine"] += len(bad)
-        problems += len(_stats_problems(stats)) + (len(stats) != len(images))
-        stats_rows += len(stats)
+    with image_stats_compute.session() as stats_for:
+        for key in context.partition_keys:
+            rover, sol = rover_sol_of_key(key)
+            images, stats, bad = images_of_partition(warehouse, rover, sol, stats_for)
+            part = {"rover": rover, "sol": sol}
+            warehouse.write_table("silver", "images", pa.Table.from_pylist(images, schema=IMAGES_SCHEMA), part)
+            warehouse.write_table("silver", "image_stats", pa.Table.from_pylist(stats, schema=IMAGE_STATS_TABLE_SCHEMA), part)
+            warehouse.write_table("silver", "image_quarantine", pa.Table.from_pylist(bad, schema=QUARANTINE_SCHEMA), part)
+            totals["images"] += len(images)
+            totals["image_stats"] += len(stats)
+            totals["image_quarantine"] += len(bad)
+            problems += len(_stats_problems(stats)) + (len(stats) != len(images))
+            stats_rows += len(stats)
     for table, rows in totals.items():
         yield dg.MaterializeResult(asset_key=["silver", table],
                                    metadata={"dagster/row_count": rows, "partitions": len(context.partition_keys)})

@@ -89,7 +89,8 @@ def parse_photo(obj: Mapping[str, Any], *, ingested_at: dt.datetime) -> dict[str
     """One photo object as a silver ``photos`` row.
 
     Keys: photo_id, rover, sol, earth_date, camera, camera_id, camera_full_name, img_src
-    (https), product_id (file name without extension), source, ingested_at.
+    (https), product_id (file name without extension), source, ingested_at, the JPL-only
+    columns (None here) and camera_known (None with the short rover form).
     Raises ResponseShapeError (or KeyError/ValueError from a bad field) for a photo that
     cannot be typed; the caller quarantines it with the message.
     """
@@ -108,6 +109,12 @@ def parse_photo(obj: Mapping[str, Any], *, ingested_at: dt.datetime) -> dict[str
         "product_id": parse_product_id(img_src).product_id,
         "source": SOURCE_NAME,
         "ingested_at": ingested_at,
+        # columns only the JPL feeds fill
+        "sample_type": None, "date_taken_utc": None, "date_taken_mars": None, "site": None, "drive": None,
+        "width": None, "height": None, "img_src_small": None, "img_src_medium": None, "img_src_full_res": None,
+        # the long rover form lists the rover's cameras; the short form cannot tell
+        "camera_known": (str(camera["name"]) in {c.get("name") for c in rover["cameras"]}
+                         if isinstance(rover.get("cameras"), list) and rover["cameras"] else None),
     }
 
 

@@ -1,0 +1,42 @@
+"""Compute resources: where the per-image statistics run."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import dagster as dg
+from pydantic import Field
+
+from mars_assets.imaging import DEFAULT_MIN_PARALLEL_BYTES, ImageStatsPool, StatsResult
+from mars_assets.imaging.parallel import statistics_or_error
+
+
+class ImageStatsCompute(dg.ConfigurableResource):
+    """How silver image statistics are computed: on ``workers`` processes
+    (mars_assets.imaging.ImageStatsPool), serially below ``min_parallel_bytes`` of input
+    per batch. Results are identical either way (see mars_assets.imaging.parallel).
+
+    Env: MARS_IMAGE_WORKERS (see mars_assets.settings).
+    """
+
+    workers: int = Field(default=0, ge=0, description="worker processes; 0 = every core (os.cpu_count())")
+    min_parallel_bytes: int = Field(default=DEFAULT_MIN_PARALLEL_BYTES, ge=0,
+                                    description="batches with fewer encoded bytes than this run in-process")
+
+    @contextmanager
+    def session(self) -> Iterator:
+        """A ``stats_for(list[bytes]) -> list[dict | ImageDecodeError]`` callable, valid inside
+        the ``with`` block. The worker pool starts on the first batch big enough to need it
+        and is stopped when the block ends (so one run reuses it across partitions)."""
+        pool = ImageStatsPool(self.workers or None)
+
+        def stats_for(blobs: list[bytes]) -> list[StatsResult]:
+            if pool.workers == 1 or len(blobs) < 2 or sum(len(b) for b in blobs) < self.min_parallel_bytes:
+                return [statistics_or_error(b) for b in blobs]
+            return pool.statistics(blobs)
+
+        try:
+            yield stats_for
+        finally:
+            pool.close()
