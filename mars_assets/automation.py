@@ -13,6 +13,8 @@ import dagster as dg
 
 from mars_assets.partitions import ROVERS, SOL_PARTITIONS_NAME, rover_sol_key, sol_partitions
 from mars_assets.resources import ApiError, LandingZone, PhotosApiClient, Warehouse
+from mars_assets.resources.jpl import JplMars2020Client, JplMslClient
+from mars_assets.resources.sources import PhotoSources
 from mars_assets.sources.photos_api import parse_manifest
 from mars_assets.sources.product_ids import parse_product_id
 
@@ -31,19 +33,46 @@ def _new_sols(context, sols: set[int]) -> list[dg.AddDynamicPartitionsRequest]:
     return [sol_partitions.build_add_request(new)] if new else []
 
 
+#: Sols requested the first time the sensor sees a JPL feed (its newest sol and the ones before).
+FIRST_TICK_SOLS = int(os.environ.get("MARS_FIRST_TICK_SOLS", "3"))
+
+
 @dg.sensor(target=INGEST_ASSETS, minimum_interval_seconds=3600, default_status=dg.DefaultSensorStatus.STOPPED,
-           description="Reads each rover's manifest (one call per rover); adds new sols to the sol partitions "
-                       "and requests ingest runs for new sols and sols whose total_photos changed.")
-def new_sol_sensor(context: dg.SensorEvaluationContext, photos_api: PhotosApiClient):
+           description="One cheap call per rover: the manifest (Photos API v1 sources) or the latest sol "
+                       "(JPL raw-image feeds). Adds new sols to the sol partitions and requests ingest runs for "
+                       "new sols and for sols whose manifest total_photos changed.")
+def new_sol_sensor(context: dg.SensorEvaluationContext, photos_api: PhotosApiClient, photo_sources: PhotoSources,
+                   jpl_mars2020: JplMars2020Client, jpl_msl: JplMslClient):
+    """Cursor (JSON): ``{rover: {sol: total_photos}}`` for manifest rovers and
+    ``{rover: {"latest": sol}}`` for JPL-feed rovers. A JPL rover seen for the first time gets
+    its ``FIRST_TICK_SOLS`` newest sols requested; later ticks request every sol after the last
+    one seen. At most ``MAX_RUNS_PER_TICK`` runs a tick; the rest follow on the next ticks."""
     seen: dict[str, dict[str, int]] = json.loads(context.cursor) if context.cursor else {}
     requests, all_sols, notes = [], set(), []
+    feeds = {"jpl_mars2020": jpl_mars2020, "jpl_msl": jpl_msl}
     for rover in ROVERS:
+        source = photo_sources.source_for(rover)
+        known = seen.setdefault(rover, {})
+        if source in feeds:
+            try:
+                latest = feeds[source].latest_sol()
+            except ApiError as exc:
+                notes.append(f"{rover}: {source} HTTP {exc.status}")
+                continue
+            last = known.get("latest", latest - FIRST_TICK_SOLS)
+            for sol in range(max(last + 1, 0), latest + 1):
+                if len(requests) >= MAX_RUNS_PER_TICK:
+                    break
+                all_sols.add(sol)
+                requests.append(dg.RunRequest(partition_key=rover_sol_key(rover, sol),
+                                              run_key=f"{source}:{rover}|{sol}"))
+                known["latest"] = sol
+            continue
         try:
             _rover, entries = parse_manifest(json.loads(photos_api.manifest(rover).body))
         except ApiError as exc:
-            notes.append(f"{rover}: {exc.status}")
+            notes.append(f"{rover}: manifest HTTP {exc.status}")
             continue
-        known = seen.setdefault(rover, {})
         for e in entries:
             sol, total = e["sol"], e["total_photos"]
             if known.get(str(sol)) == total:
@@ -55,8 +84,8 @@ def new_sol_sensor(context: dg.SensorEvaluationContext, photos_api: PhotosApiCli
                                           run_key=f"manifest:{rover}|{sol}|{total}"))
             known[str(sol)] = total
     if not requests:
-        return dg.SkipReason("no new sols and no changed photo counts in the manifests"
-                             + (f" (no manifest: {', '.join(notes)})" if notes else ""))
+        return dg.SkipReason("no new sols and no changed photo counts"
+                             + (f" (unavailable: {', '.join(notes)})" if notes else ""))
     return dg.SensorResult(run_requests=requests, dynamic_partitions_requests=_new_sols(context, all_sols),
                            cursor=json.dumps(seen, separators=(",", ":")))
 

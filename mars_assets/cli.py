@@ -120,7 +120,11 @@ def run_demo(archive: Path, warehouse: str | Path, landing: Path, dagster_home: 
             print(f"landing files quarantined ({n}): {reason}", file=out)
     finally:
         con.close()
-    print(f"\ndashboard {wh.path('dashboards/mission/index.html')}", file=out)
+    from mars_assets.dashboards import DASHBOARDS
+
+    print("", file=out)
+    for slug, _title, _desc in DASHBOARDS:
+        print(f"dashboard {wh.path(f'dashboards/{slug}/index.html')}", file=out)
     print(f"catalog   duckdb {wh.catalog_path()}", file=out)
     print(f"wall time {time.perf_counter() - started:.1f} s", file=out)
     if failures:

@@ -14,7 +14,7 @@ ALL_ASSETS = [
     bronze.bronze_images,
     silver.silver_photos, silver.silver_manifest_sols, silver.silver_rovers, silver.silver_cameras,
     silver.silver_waypoints, silver.silver_traverse, silver.silver_landing_files, silver.silver_images,
-    dbt.gold_dbt_models, gold.warehouse_catalog, dashboards.mission_dashboard,
+    dbt.gold_dbt_models, gold.warehouse_catalog, *dashboards.DASHBOARD_ASSETS,
 ]
 
 #: Reference data: rovers, manifests, waypoints, the landing-zone listing (unpartitioned).

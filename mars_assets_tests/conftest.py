@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -19,6 +22,19 @@ SMALL_IMAGES = (
     "mars-raw-utils/NRB_670586006EDR_S0871444NCAM00545M_.jpg",
 )
 SMALL_PHOTOS = ("curiosity_sol0001.json", "spirit_sol0001.json", "perseverance_sol0000.json")
+
+
+@pytest.fixture(scope="session")
+def full_demo(tmp_path_factory):
+    """`mars-assets demo` on the whole bundled snapshot, run once per test session as a user
+    runs it (a subprocess): (warehouse, DAGSTER_HOME, stdout). Tests must not modify it."""
+    root = tmp_path_factory.mktemp("demo")
+    wh, home = root / "warehouse", root / "dagster_home"
+    r = subprocess.run([sys.executable, "-m", "mars_assets.cli", "demo", "--warehouse", str(wh),
+                        "--dagster-home", str(home)], capture_output=True, text=True, timeout=900, cwd=root,
+                       env={**os.environ, "DAGSTER_HOME": str(home)})
+    assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-4000:]
+    return wh, home, r.stdout
 
 
 @pytest.fixture(scope="session")

@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import time
+from pathlib import Path
 
 import dagster as dg
 import duckdb
@@ -14,11 +15,20 @@ import pytest
 from mars_assets import automation
 from mars_assets.cli import run_demo
 from mars_assets.definitions import build_definitions, defs
-from mars_assets.partitions import rover_sol_key
+from mars_assets.partitions import ROVERS, rover_sol_key
 from mars_assets.resources import LandingZone, PhotosApiClient, Warehouse
+from mars_assets.resources.jpl import JplMars2020Client, JplMslClient
+from mars_assets.resources.sources import LIVE_DEFAULTS, PhotoSources
 from mars_assets.sources.replay_server import ReplayServer
 from mars_assets.sources.snapshot import bundled_snapshot
 from mars_assets_tests.conftest import make_small_archive
+
+
+def v1_resources(api: PhotosApiClient) -> dict:
+    """Sensor resources with every rover on the Photos API v1 (the replayed snapshot's shape)."""
+    return {"photos_api": api, "photo_sources": PhotoSources(by_rover={r: "photos_api_v1" for r in ROVERS}),
+            "jpl_mars2020": JplMars2020Client(base_url="http://127.0.0.1:9/unused"),
+            "jpl_msl": JplMslClient(base_url="http://127.0.0.1:9/unused")}
 
 
 def keys(result) -> list[str]:
@@ -30,7 +40,7 @@ def test_new_sol_sensor_adds_partitions_and_requests_changed_sols(tmp_path, monk
     archive = make_small_archive(tmp_path / "a", photos=(), images=())
     with ReplayServer(archive) as server, dg.instance_for_test() as instance:
         api = PhotosApiClient(base_url=server.photos_api_url, api_key="K")
-        ctx = dg.build_sensor_context(instance=instance, resources={"photos_api": api})
+        ctx = dg.build_sensor_context(instance=instance, resources=v1_resources(api))
         first = automation.new_sol_sensor(ctx)
         assert len(first.run_requests) == 2281  # every Curiosity manifest sol
         assert first.dynamic_partitions_requests[0].partition_keys[:3] == ["0", "1", "2"]
@@ -38,7 +48,7 @@ def test_new_sol_sensor_adds_partitions_and_requests_changed_sols(tmp_path, monk
         instance.add_dynamic_partitions("sol", list(first.dynamic_partitions_requests[0].partition_keys))
 
         again = automation.new_sol_sensor(dg.build_sensor_context(instance=instance, cursor=first.cursor,
-                                                                   resources={"photos_api": api}))
+                                                                   resources=v1_resources(api)))
         assert isinstance(again, dg.SkipReason) and "no new sols" in again.skip_message
 
         manifest = next((archive / "api/manifests").iterdir())
@@ -49,9 +59,41 @@ def test_new_sol_sensor_adds_partitions_and_requests_changed_sols(tmp_path, monk
                                                  "cameras": ["NAVCAM"]})
         manifest.write_text(json.dumps(body))
         changed = automation.new_sol_sensor(dg.build_sensor_context(instance=instance, cursor=first.cursor,
-                                                                     resources={"photos_api": api}))
+                                                                     resources=v1_resources(api)))
     assert keys(changed) == ["curiosity|1000", "curiosity|2541"]
     assert changed.dynamic_partitions_requests[0].partition_keys == ["2541"]
+
+
+def test_new_sol_sensor_follows_the_jpl_feeds_latest_sol(tmp_path):
+    """Live defaults: Perseverance and Curiosity from the JPL feeds (one latest-sol call each),
+    Spirit and Opportunity from v1 manifests; a new sol in a feed is requested on the next tick."""
+    archive = make_small_archive(tmp_path / "a", photos=(), images=())
+    shutil.copytree(Path(__file__).parent / "fixtures/jpl", archive / "jpl")
+    def resources(server) -> dict:
+        return {"photos_api": PhotosApiClient(base_url=server.photos_api_url, api_key="K"),
+                "photo_sources": PhotoSources(by_rover=dict(LIVE_DEFAULTS)),
+                "jpl_mars2020": JplMars2020Client(base_url=server.jpl_mars2020_url),
+                "jpl_msl": JplMslClient(base_url=server.jpl_msl_url)}
+
+    with dg.instance_for_test() as instance:
+        with ReplayServer(archive) as server:
+            first = automation.new_sol_sensor(dg.build_sensor_context(instance=instance, resources=resources(server)))
+            jpl_keys = [k for k in keys(first) if k.split("|")[0] in ("perseverance", "curiosity")]
+            assert sorted(jpl_keys) == ["curiosity|2999", "curiosity|3000", "curiosity|3001",
+                                        "perseverance|100", "perseverance|101", "perseverance|99"]  # no v1 manifest read
+            instance.add_dynamic_partitions("sol", list(first.dynamic_partitions_requests[0].partition_keys))
+            again = automation.new_sol_sensor(dg.build_sensor_context(instance=instance, cursor=first.cursor,
+                                                                       resources=resources(server)))
+            assert isinstance(again, dg.SkipReason), again
+        body = json.loads((archive / "jpl/mars2020/sol0101.json").read_text())
+        for img in body["images"]:
+            img["sol"] = 102
+        (archive / "jpl/mars2020/sol0102.json").write_text(json.dumps(body))
+        with ReplayServer(archive) as server:  # a new sol appeared upstream
+            third = automation.new_sol_sensor(dg.build_sensor_context(instance=instance, cursor=first.cursor,
+                                                                       resources=resources(server)))
+    assert keys(third) == ["perseverance|102"]
+    assert third.dynamic_partitions_requests[0].partition_keys == ["102"]
 
 
 def test_new_sol_sensor_caps_runs_per_tick_and_continues_next_tick(tmp_path, monkeypatch):
@@ -59,9 +101,9 @@ def test_new_sol_sensor_caps_runs_per_tick_and_continues_next_tick(tmp_path, mon
     archive = make_small_archive(tmp_path / "a", photos=(), images=())
     with ReplayServer(archive) as server, dg.instance_for_test() as instance:
         api = PhotosApiClient(base_url=server.photos_api_url, api_key="K")
-        first = automation.new_sol_sensor(dg.build_sensor_context(instance=instance, resources={"photos_api": api}))
+        first = automation.new_sol_sensor(dg.build_sensor_context(instance=instance, resources=v1_resources(api)))
         second = automation.new_sol_sensor(dg.build_sensor_context(instance=instance, cursor=first.cursor,
-                                                                    resources={"photos_api": api}))
+                                                                    resources=v1_resources(api)))
     assert len(first.run_requests) == len(second.run_requests) == 25
     assert not set(keys(first)) & set(keys(second))
 

@@ -17,15 +17,6 @@ def run_cli(*args, env_extra=None, cwd=None):
                           env=env, cwd=cwd, timeout=600)
 
 
-@pytest.fixture(scope="module")
-def full_demo(tmp_path_factory):
-    root = tmp_path_factory.mktemp("demo")
-    wh, home = root / "warehouse", root / "dagster_home"
-    first = run_cli("demo", "--warehouse", str(wh), "--dagster-home", str(home))
-    assert first.returncode == 0, first.stdout + first.stderr
-    return wh, home, first.stdout
-
-
 def q(wh: Path, sql: str):
     con = duckdb.connect(str(wh / "warehouse.duckdb"), read_only=True)
     try:
@@ -70,8 +61,9 @@ def test_every_image_with_a_known_sol_has_statistics(full_demo):
 def test_waypoints_for_both_rovers_and_dashboard(full_demo):
     wh, _, _ = full_demo
     assert q(wh, "select rover, count(*) from silver.waypoints group by 1 order by 1") == [("curiosity", 1304), ("perseverance", 586)]
-    page = (wh / "dashboards/mission/index.html").read_text()
-    assert "plotly" in page and "traverse" in page and "FFT" in page
+    assert "plotly" in (wh / "dashboards/mission/index.html").read_text()
+    assert "traverse" in (wh / "dashboards/traverse/index.html").read_text()
+    assert "FFT" in (wh / "dashboards/images/index.html").read_text()
 
 
 def test_demo_runs_on_another_folder_and_rerun_is_idempotent(full_demo, tmp_path):

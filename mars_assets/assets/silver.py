@@ -8,6 +8,7 @@ cannot be typed goes to a ``*_quarantine`` table with the reason, never silently
 import datetime as dt
 import hashlib
 import json
+import time
 from typing import Any
 
 import dagster as dg
@@ -331,8 +332,10 @@ def silver_landing_files(landing: LandingZone) -> pa.Table:
 
 
 # -- images and image statistics ----------------------------------------------------------
-#: Images decoded per batch: bounds the bytes held in memory by a run over many partitions.
+#: Images per batch sent for statistics (batches span partitions). With IMAGE_BATCH_BYTES it
+#: bounds the bytes held in memory by a run over many partitions.
 IMAGE_BATCH = 64
+IMAGE_BATCH_BYTES = 64 << 20
 
 
 def _image_rows(warehouse: Warehouse, rover: str, sol: int, now: dt.datetime):
@@ -347,39 +350,60 @@ def _image_rows(warehouse: Warehouse, rover: str, sol: int, now: dt.datetime):
             yield "blob", (entry, warehouse.read_object(f"{prefix}/{entry['object']}"))
 
 
-def images_of_partition(warehouse: Warehouse, rover: str, sol: int, stats_for) -> tuple[list, list, list]:
-    """(images, image_stats, quarantine) rows of one rover × sol from its bronze images.
+def image_tables(warehouse: Warehouse, partitions: list[tuple[str, int]], stats_for,
+                 batch_images: int = IMAGE_BATCH, batch_bytes: int = IMAGE_BATCH_BYTES):
+    """Yield ``(rover, sol, images, image_stats, quarantine)`` row lists for each rover × sol
+    of ``partitions``, in order, from its bronze images.
 
-    ``stats_for(list[bytes]) -> list[dict | Exception]`` computes the statistics (serially
-    or over processes); an exception becomes a quarantine row with its message.
+    Images are sent to ``stats_for(list[bytes]) -> list[dict | Exception]`` (serial or over
+    processes) in batches of up to ``batch_images`` images / ``batch_bytes`` encoded bytes that
+    span partitions, so a backfill of many small partitions still keeps every worker busy;
+    a partition is yielded as soon as all its images are done. An exception in a result
+    becomes a quarantine row with its message; other rows of the partition are kept.
     """
     now = _now()
-    images, stats, bad = [], [], []
+    done: list[dict] = []  # partitions whose images are all sent, oldest first
     pending: list = []
+    pending_bytes = 0
 
     def flush() -> None:
-        for (entry, data), res in zip(pending, stats_for([d for _, d in pending])):
+        nonlocal pending_bytes
+        for (part, entry, data), res in zip(pending, stats_for([d for *_, d in pending])):
+            rover, sol = part["rover"], part["sol"]
             if isinstance(res, Exception):
-                bad.append(_quarantine(rover, sol, entry["product_id"], entry["source"], f"undecodable: {res}",
-                                       {"uri": entry["uri"], "bytes": len(data)}))
+                part["bad"].append(_quarantine(rover, sol, entry["product_id"], entry["source"], f"undecodable: {res}",
+                                               {"uri": entry["uri"], "bytes": len(data)}))
                 continue
             key = {"image_id": entry["object"], "product_id": entry["product_id"], "rover": rover, "sol": sol,
                    "camera": entry["camera"]}
-            images.append({**key, "source": entry["source"], "uri": entry["uri"], "bytes": len(data),
-                           "width": res["width"], "height": res["height"], "mode": res["mode"],
-                           "sha256": hashlib.sha256(data).hexdigest(), "ingested_at": now})
-            stats.append({**key, **res})
+            part["images"].append({**key, "source": entry["source"], "uri": entry["uri"], "bytes": len(data),
+                                   "width": res["width"], "height": res["height"], "mode": res["mode"],
+                                   "sha256": hashlib.sha256(data).hexdigest(), "ingested_at": now})
+            part["stats"].append({**key, **res})
         pending.clear()
+        pending_bytes = 0
 
-    for kind, item in _image_rows(warehouse, rover, sol, now):
-        if kind == "bad":
-            bad.append(item)
-        else:
-            pending.append(item)
-            if len(pending) >= IMAGE_BATCH:
+    def finished(upto: int):
+        for part in done[:upto]:
+            yield part["rover"], part["sol"], part["images"], part["stats"], part["bad"]
+        del done[:upto]
+
+    for rover, sol in partitions:
+        part = {"rover": rover, "sol": sol, "images": [], "stats": [], "bad": []}
+        done.append(part)
+        for kind, item in _image_rows(warehouse, rover, sol, now):
+            if kind == "bad":
+                part["bad"].append(item)
+                continue
+            pending.append((part, *item))
+            pending_bytes += len(item[1])
+            if len(pending) >= batch_images or pending_bytes >= batch_bytes:
                 flush()
+                yield from finished(len(done) - 1)  # every earlier partition is complete
+        if not pending:
+            yield from finished(len(done))
     flush()
-    return images, stats, bad
+    yield from finished(len(done))
 
 
 def _stats_problems(stats: list[dict]) -> list[str]:
@@ -416,10 +440,18 @@ def silver_images(context: dg.AssetExecutionContext, warehouse: Warehouse, image
     Statistics are computed on the worker processes of ``image_stats_compute``."""
     totals = {"images": 0, "image_stats": 0, "image_quarantine": 0}
     stats_rows = problems = 0
-    with image_stats_compute.session() as stats_for:
-        for key in context.partition_keys:
-            rover, sol = rover_sol_of_key(key)
-            images, stats, bad = images_of_partition(warehouse, rover, sol, stats_for)
+    stats_seconds = 0.0
+    with image_stats_compute.session() as compute:
+        def stats_for(blobs: list[bytes]) -> list:
+            nonlocal stats_seconds
+            started = time.perf_counter()
+            try:
+                return compute(blobs)
+            finally:
+                stats_seconds += time.perf_counter() - started
+
+        for rover, sol, images, stats, bad in image_tables(
+                warehouse, [rover_sol_of_key(k) for k in context.partition_keys], stats_for):
             part = {"rover": rover, "sol": sol}
             warehouse.write_table("silver", "images", pa.Table.from_pylist(images, schema=IMAGES_SCHEMA), part)
             warehouse.write_table("silver", "image_stats", pa.Table.from_pylist(stats, schema=IMAGE_STATS_TABLE_SCHEMA), part)
@@ -431,6 +463,8 @@ def silver_images(context: dg.AssetExecutionContext, warehouse: Warehouse, image
             stats_rows += len(stats)
     for table, rows in totals.items():
         yield dg.MaterializeResult(asset_key=["silver", table],
-                                   metadata={"dagster/row_count": rows, "partitions": len(context.partition_keys)})
+                                   metadata={"dagster/row_count": rows, "partitions": len(context.partition_keys),
+                                             "stats_seconds": round(stats_seconds, 3),
+                                             "stats_workers": image_stats_compute.effective_workers})
     yield dg.AssetCheckResult(check_name="statistics_in_range", asset_key=["silver", "image_stats"],
                               passed=problems == 0, metadata={"stats_rows": stats_rows, "problems": problems})

@@ -1,163 +1,229 @@
-"""The mission dashboard: one self-contained HTML file (plotly.js inlined, works offline).
+"""The mission dashboard: photos per sol, mission length, camera usage and distance driven.
 
-Sections: photos per rover and camera, photos per sol against the manifest, gap status
-of the manifest sols, distance driven, RGB
-histograms and log-magnitude FFT spectra of sample images, radially averaged power
-spectra, and the MMGIS waypoint traverse of each rover.
+Inputs (all from the warehouse; any may be None or empty, its chart is then left out):
+
+* gold ``mission_summary``: one row per rover — ``rover``, ``rover_name``, ``landing_date``,
+  ``source_max_date``, ``mission_length_sols``, ``mission_length_earth_days``, ``photos``,
+  ``active_sols``, ``cameras_used_count``, ``source_total_photos``.
+* gold ``camera_usage``: one row per rover × camera — ``photos``, ``share_of_rover_photos``
+  (0..1), ``active_sols``, ``camera_full_name``.
+* gold ``sol_activity``: one row per rover × sol — ``photos``, ``earth_date``,
+  ``distance_m`` (metres driven that sol), ``cumulative_distance_m`` (metres).
+* gold ``photo_gaps``: one row per manifest rover × sol — ``manifest_photos`` (the photo
+  count NASA's manifest lists for the sol).
+* ``camera_sols``: one row per rover × sol × camera — ``photos`` (a group-by of silver
+  ``photos``, see :func:`mars_assets.assets.dashboards.camera_sols`).
 """
 
 from __future__ import annotations
 
-import html
-from collections.abc import Sequence
-from dataclasses import dataclass
+import datetime as dt
+import math
 
-import numpy as np
 import plotly.graph_objects as go
 import pyarrow as pa
-from plotly.subplots import make_subplots
 
-CHANNEL_COLOURS = {"red": "#d62728", "green": "#2ca02c", "blue": "#1f77b4", "gray": "#555555"}
+from mars_assets.dashboards.common import (
+    Dashboard,
+    Section,
+    add_rover_filter,
+    camera_colours,
+    render_page,
+    rover_colour,
+    rover_sort_key,
+    rows,
+    style,
+)
 
-
-@dataclass
-class SampleImage:
-    """One image shown on the dashboard: its statistics row and its (size, size) log-magnitude spectrum."""
-
-    label: str
-    stats: dict
-    spectrum: np.ndarray
-
-
-def _rows(table: pa.Table | None) -> list[dict]:
-    return table.to_pylist() if table is not None and table.num_rows else []
+SOL_AXIS = "sol (Mars solar days since landing)"
 
 
-def _photos_figures(summary: list[dict], per_camera: list[dict]) -> list[go.Figure]:
-    figs = []
-    if summary:
-        fig = go.Figure(go.Bar(x=[r["rover_name"] or r["rover"] for r in summary], y=[r["photos"] for r in summary],
-                               text=[f"{r['active_sols']} sols" for r in summary], marker_color="#b5542d"))
-        fig.update_layout(title="Photos in the warehouse per rover", yaxis_title="photos", height=380)
-        figs.append(fig)
-    if per_camera:
-        fig = go.Figure()
-        for cam in sorted({r["camera"] for r in per_camera}):
-            rows = [r for r in per_camera if r["camera"] == cam]
-            fig.add_bar(name=cam, x=[r["rover"] for r in rows], y=[r["photos"] for r in rows])
-        fig.update_layout(barmode="stack", title="Photos per camera", yaxis_title="photos", height=420)
-        figs.append(fig)
-    return figs
+def _timeline(activity: list[dict], gaps: list[dict]) -> go.Figure | None:
+    """Photos per sol per rover: the manifest's count (line) and the warehouse's (markers)."""
+    taken = [r for r in activity if r["photos"]]
+    manifest = [g for g in gaps if g.get("manifest_photos")]
+    if not taken and not manifest:
+        return None
+    fig, owners = go.Figure(), []
+    for rover in sorted({r["rover"] for r in taken} | {g["rover"] for g in manifest}, key=rover_sort_key):
+        m = sorted((g for g in manifest if g["rover"] == rover), key=lambda g: g["sol"])
+        if m:
+            fig.add_scatter(x=[g["sol"] for g in m], y=[g["manifest_photos"] for g in m], mode="lines",
+                            name=f"{rover}: manifest", legendgroup=rover,
+                            line=dict(color=rover_colour(rover), width=1), opacity=0.55,
+                            customdata=[[str(g.get("earth_date") or ""), g.get("silver_photos", 0)] for g in m],
+                            hovertemplate=(f"<b>{rover}</b> sol %{{x}} (%{{customdata[0]}})<br>"
+                                           "manifest: %{y:,} photos<br>warehouse: %{customdata[1]:,} photos"
+                                           "<extra></extra>"))
+            owners.append(rover)
+        w = sorted((r for r in taken if r["rover"] == rover), key=lambda r: r["sol"])
+        if w:
+            fig.add_scatter(x=[r["sol"] for r in w], y=[r["photos"] for r in w], mode="markers",
+                            name=f"{rover}: in warehouse", legendgroup=rover,
+                            marker=dict(color=rover_colour(rover), size=11, symbol="diamond",
+                                        line=dict(color="#ffffff", width=1)),
+                            customdata=[[str(r.get("earth_date") or ""), ", ".join(r.get("cameras") or [])] for r in w],
+                            hovertemplate=(f"<b>{rover}</b> sol %{{x}} (%{{customdata[0]}})<br>"
+                                           "%{y:,} photos in the warehouse<br>cameras: %{customdata[1]}"
+                                           "<extra></extra>"))
+            owners.append(rover)
+    style(fig, title="Photos per sol: NASA manifest (line) and the warehouse (diamonds)", height=430,
+          xaxis_title=SOL_AXIS, yaxis_title="photos per sol (log scale)", yaxis_type="log", yaxis_dtick=1)
+    return add_rover_filter(fig, owners)
 
 
-def _per_sol_figures(sol_activity: list[dict], gaps: list[dict]) -> list[go.Figure]:
-    figs = []
-    manifest = {(g["rover"], g["sol"]): g["manifest_photos"] for g in gaps}
-    per_sol = [{**r, "manifest_photos": manifest.get((r["rover"], r["sol"]))} for r in sol_activity if r["photos"]]
-    if gaps:
-        fig = go.Figure()
-        for status in ("VALID", "PHOTO_COUNT_MISMATCH", "CAMERA_COUNT_MISMATCH", "MISSING_SOL"):
-            rows = [g for g in gaps if g["gap_status"] == status]
-            rovers = sorted({g["rover"] for g in gaps})
-            fig.add_bar(name=status, x=rovers, y=[sum(g["rover"] == r for g in rows) for r in rovers])
-        fig.update_layout(barmode="stack", title="Manifest sols by gap status (silver against the manifest)",
-                          yaxis_title="sols", height=380)
-        figs.append(fig)
-    drives = [r for r in sol_activity if r["cumulative_distance_m"] is not None]
-    if any(r["distance_m"] for r in drives):
-        fig = go.Figure()
-        for rover in sorted({r["rover"] for r in drives if r["distance_m"]}):
-            rows = [r for r in drives if r["rover"] == rover]
-            fig.add_scatter(x=[r["sol"] for r in rows], y=[r["cumulative_distance_m"] / 1000 for r in rows],
-                            mode="lines", name=rover)
-        fig.update_layout(title="Distance driven (MMGIS waypoints)", xaxis_title="sol",
-                          yaxis_title="cumulative distance (km)", height=380)
-        figs.append(fig)
-    if not per_sol:
-        return figs
+def _mission_length(summary: list[dict], activity: list[dict]) -> go.Figure | None:
+    """Each rover's mission from landing to the source's last date (Earth dates), with the
+    sols that have photos in the warehouse marked on it."""
+    spans = [r for r in summary if r.get("landing_date") and r.get("source_max_date")]
+    if not spans:
+        return None
+    spans.sort(key=lambda r: rover_sort_key(r["rover"]), reverse=True)
     fig = go.Figure()
-    fig.add_bar(name="photos in warehouse", x=[f"{r['rover']} {r['sol']}" for r in per_sol], y=[r["photos"] for r in per_sol])
-    fig.add_scatter(name="manifest total_photos", mode="markers", marker_symbol="diamond", marker_size=10,
-                    x=[f"{r['rover']} {r['sol']}" for r in per_sol], y=[r["manifest_photos"] for r in per_sol])
-    fig.update_layout(title="Photos per rover × sol against the manifest", yaxis_type="log", yaxis_title="photos", height=380)
-    return [fig, *figs]
+    for r in spans:
+        start: dt.date = r["landing_date"]
+        days = (r["source_max_date"] - start).days
+        fig.add_bar(y=[r.get("rover_name") or r["rover"]], base=[start.isoformat()], x=[days * 86_400_000],
+                    orientation="h", name=r["rover"], marker_color=rover_colour(r["rover"]), opacity=0.8,
+                    text=[f"{r.get('mission_length_sols') or 0:,} sols · {days:,} Earth days"],
+                    textposition="inside", insidetextanchor="middle", showlegend=False,
+                    customdata=[[start.isoformat(), r["source_max_date"].isoformat(), r.get("mission_length_sols"),
+                                 days, r.get("photos") or 0, r.get("source_total_photos") or 0]],
+                    hovertemplate=("<b>%{y}</b><br>landed %{customdata[0]}, last sol on %{customdata[1]}<br>"
+                                   "mission length %{customdata[2]:,} sols = %{customdata[3]:,} Earth days<br>"
+                                   "photos: %{customdata[4]:,} in the warehouse of %{customdata[5]:,} listed"
+                                   "<extra></extra>"))
+    names = {r["rover"]: r.get("rover_name") or r["rover"] for r in spans}
+    taken = [a for a in activity if a["photos"] and a["rover"] in names and a.get("earth_date")]
+    if taken:
+        fig.add_scatter(y=[names[a["rover"]] for a in taken], x=[a["earth_date"].isoformat() for a in taken],
+                        mode="markers", name="sol with photos in the warehouse",
+                        marker=dict(symbol="line-ns", size=22, line=dict(width=3, color="#1d2330")),
+                        customdata=[[a["sol"], a["photos"]] for a in taken],
+                        hovertemplate="%{y} sol %{customdata[0]} (%{x})<br>%{customdata[1]:,} photos<extra></extra>")
+    style(fig, title="Mission length: landing to the last sol the source reports", height=120 + 70 * len(spans),
+          xaxis_title="Earth date (UTC)", xaxis_type="date", yaxis_title="", barmode="overlay",
+          legend=dict(orientation="h", x=1, xanchor="right", y=1.02, yanchor="bottom"))
+    return fig
 
 
-def _sample_figures(samples: Sequence[SampleImage]) -> list[go.Figure]:
-    if not samples:
-        return []
-    n = len(samples)
-    hist = make_subplots(rows=1, cols=n, subplot_titles=[s.label for s in samples])
-    spec = make_subplots(rows=1, cols=n, subplot_titles=[s.label for s in samples])
-    for i, s in enumerate(samples, start=1):
-        for ch in ("red", "green", "blue", "gray"):
-            counts = s.stats.get(f"{ch}_hist")
-            if counts is None or (ch == "gray" and s.stats.get("red_hist") is not None):
-                continue
-            hist.add_scatter(x=list(range(256)), y=counts, mode="lines", name=ch, line_color=CHANNEL_COLOURS[ch],
-                             showlegend=i == 1, row=1, col=i)
-        spec.add_heatmap(z=s.spectrum, colorscale="Inferno", showscale=i == n, row=1, col=i)
-        spec.update_xaxes(showticklabels=False, row=1, col=i)
-        spec.update_yaxes(showticklabels=False, scaleanchor=f"x{i if i > 1 else ''}", row=1, col=i)
-    hist.update_layout(title="RGB histograms of sample images (256 bins)", height=340)
-    spec.update_layout(title="2-D FFT log-magnitude spectra (fftshift, DC at centre)", height=340)
-    radial = go.Figure()
-    for s in samples:
-        radial.add_scatter(x=s.stats["radial_frequency"], y=s.stats["radial_power"], mode="lines", name=s.label)
-    radial.update_layout(title="Radially averaged power spectrum", xaxis_title="cycles / pixel", xaxis_type="log",
-                         yaxis_type="log", yaxis_title="power", height=380)
-    return [hist, spec, radial]
-
-
-def _image_stats_figure(stats: list[dict]) -> list[go.Figure]:
-    if not stats:
-        return []
+def _camera_shares(usage: list[dict]) -> go.Figure | None:
+    """Share of each rover's photos per camera (stacked to 100 %); the legend filters cameras."""
+    if not usage:
+        return None
+    colours = camera_colours(r["camera"] for r in usage)
+    rovers = sorted({r["rover"] for r in usage}, key=rover_sort_key, reverse=True)
     fig = go.Figure()
-    for cam in sorted({r["camera"] or "?" for r in stats}):
-        rows = [r for r in stats if (r["camera"] or "?") == cam]
-        fig.add_scatter(x=[r["brightness_norm"] for r in rows], y=[r["hf_energy_fraction"] for r in rows],
-                        mode="markers", name=cam, text=[r["product_id"] for r in rows])
-    fig.update_layout(title="Every image: brightness against high-frequency energy fraction",
-                      xaxis_title="brightness (0..1)", yaxis_title="high-frequency energy fraction", height=420)
-    return [fig]
+    for cam in sorted(colours):
+        cam_rows = [r for r in usage if (r["camera"] or "?") == cam]
+        fig.add_bar(y=[r["rover"] for r in cam_rows], x=[100 * (r["share_of_rover_photos"] or 0) for r in cam_rows],
+                    orientation="h", name=cam, marker_color=colours[cam],
+                    customdata=[[r["photos"], r.get("camera_full_name") or cam, r.get("active_sols") or 0]
+                                for r in cam_rows],
+                    hovertemplate=("<b>%{y}</b> %{customdata[1]}<br>%{customdata[0]:,} photos = %{x:.1f} %"
+                                   " of the rover's photos<br>on %{customdata[2]} sols<extra>" + cam + "</extra>"))
+    style(fig, title="Camera usage: share of each rover's photos (click a camera in the legend to hide it)",
+          height=max(150 + 60 * len(rovers), 140 + 21 * len(colours)), barmode="stack",
+          xaxis_title="share of the rover's photos (%)",
+          xaxis_range=[0, 100], yaxis_title="", yaxis_categoryorder="array", yaxis_categoryarray=rovers,
+          legend_title_text="camera")
+    return fig
 
 
-def _traverse_figure(waypoints: list[dict]) -> list[go.Figure]:
-    if not waypoints:
-        return []
-    rovers = sorted({r["rover"] for r in waypoints})
-    fig = make_subplots(rows=1, cols=len(rovers), subplot_titles=[f"{r} traverse (MMGIS waypoints)" for r in rovers])
-    for i, rover in enumerate(rovers, start=1):
-        rows = sorted((r for r in waypoints if r["rover"] == rover), key=lambda r: (r["sol"], r["site"] or 0, r["drive"] or 0))
-        fig.add_scatter(x=[r["lon"] for r in rows], y=[r["lat"] for r in rows], mode="lines+markers",
-                        marker=dict(size=4, color=[r["sol"] for r in rows], colorscale="Viridis", showscale=i == 1,
-                                    colorbar=dict(title="sol")),
-                        text=[f"sol {r['sol']}, {r['dist_total_m'] or 0:.0f} m" for r in rows], name=rover, row=1, col=i)
-        fig.update_xaxes(title_text="longitude (°E)", row=1, col=i)
-        fig.update_yaxes(title_text="latitude (°)", row=1, col=i)
-    fig.update_layout(height=480, showlegend=False)
-    return [fig]
+def _camera_sols(camera_sols: list[dict]) -> go.Figure | None:
+    """Photos per camera (rows) on each rover × sol with photos (columns): a heatmap on a log
+    colour scale with the counts written in the cells."""
+    if not camera_sols:
+        return None
+    columns = sorted({(r["rover"], r["sol"]) for r in camera_sols}, key=lambda k: (rover_sort_key(k[0]), k[1]))
+    cameras = sorted({r["camera"] or "?" for r in camera_sols}, reverse=True)
+    counts = {(r["rover"], r["sol"], r["camera"] or "?"): r["photos"] for r in camera_sols}
+    z, text = [], []
+    for cam in cameras:
+        row = [counts.get((rover, sol, cam)) for rover, sol in columns]
+        z.append([math.log10(n) if n else None for n in row])
+        text.append([f"{n:,}" if n else "" for n in row])
+    top = max(1, math.ceil(max(v for line in z for v in line if v is not None)))
+    fig = go.Figure(go.Heatmap(
+        x=[f"{rover} · sol {sol}" for rover, sol in columns], y=cameras, z=z, text=text,
+        texttemplate="%{text}", textfont=dict(size=11), colorscale="YlOrRd", zmin=0, zmax=top, xgap=2, ygap=2,
+        colorbar=dict(title=dict(text="photos"), tickvals=list(range(top + 1)),
+                      ticktext=[f"{10 ** i:,}" for i in range(top + 1)], thickness=14),
+        hovertemplate="<b>%{x}</b><br>%{y}: %{text} photos<extra></extra>"))
+    style(fig, title="Photos per camera on each rover × sol in the warehouse (log colour scale)",
+          height=160 + 24 * len(cameras), xaxis_title="rover / sol", yaxis_title="camera",
+          plot_bgcolor="#f3f4f6")
+    return fig
+
+
+def _distance(activity: list[dict]) -> go.Figure | None:
+    """Cumulative distance driven per rover (km) against sol."""
+    drives = [r for r in activity if r.get("cumulative_distance_m") is not None]
+    rovers = sorted({r["rover"] for r in drives if r.get("distance_m")}, key=rover_sort_key)
+    if not rovers:
+        return None
+    fig = go.Figure()
+    for rover in rovers:
+        sel = sorted((r for r in drives if r["rover"] == rover), key=lambda r: r["sol"])
+        fig.add_scatter(x=[r["sol"] for r in sel], y=[r["cumulative_distance_m"] / 1000 for r in sel], mode="lines",
+                        name=rover, line=dict(color=rover_colour(rover), width=2.5),
+                        customdata=[[str(r.get("earth_date") or ""), r.get("distance_m") or 0,
+                                     r.get("distance_source") or "none"] for r in sel],
+                        hovertemplate=(f"<b>{rover}</b> sol %{{x}} (%{{customdata[0]}})<br>"
+                                       "%{y:.2f} km driven since landing<br>"
+                                       "%{customdata[1]:.1f} m this sol (from %{customdata[2]})<extra></extra>"))
+    style(fig, title="Cumulative distance driven (MMGIS waypoints / traverse)", height=420,
+          xaxis_title=SOL_AXIS, yaxis_title="cumulative distance (km)")
+    return add_rover_filter(fig, rovers)
+
+
+def mission_key_numbers(summary: list[dict], activity: list[dict]) -> dict[str, object]:
+    """Headline numbers: total photos, then per rover its photos (label: sols with photos,
+    mission length in sols, km driven)."""
+    out: dict[str, object] = {"photos in the warehouse": sum(r.get("photos") or 0 for r in summary)}
+    km: dict[str, float] = {}
+    for r in activity:
+        if r.get("cumulative_distance_m") is not None:
+            km[r["rover"]] = max(km.get(r["rover"], 0.0), r["cumulative_distance_m"] / 1000)
+    for r in sorted(summary, key=lambda r: rover_sort_key(r["rover"])):
+        active = r.get("active_sols") or 0
+        label = (f"{r['rover']} photos · {active} sol{'' if active == 1 else 's'} with photos · "
+                 f"{r.get('mission_length_sols') or 0:,}-sol mission")
+        if km.get(r["rover"]):
+            label += f" · {km[r['rover']]:.1f} km driven"
+        out[label] = r.get("photos") or 0
+    return out
 
 
 def build_mission_dashboard(*, mission_summary: pa.Table | None, camera_usage: pa.Table | None,
-                            sol_activity: pa.Table | None, photo_gaps: pa.Table | None, image_stats: pa.Table | None,
-                            waypoints: pa.Table | None, samples: Sequence[SampleImage] = ()) -> str:
-    """The dashboard HTML (a full document, plotly.js inlined, no network needed to view it).
+                            sol_activity: pa.Table | None, photo_gaps: pa.Table | None,
+                            camera_sols: pa.Table | None = None) -> Dashboard:
+    """The mission page (see the module docstring for the inputs' columns).
 
-    Any table may be None or empty; its section is left out.
+    Charts: photos per sol (manifest line and warehouse markers, log y), mission length
+    bars on an Earth-date axis, camera usage shares (%), photos per camera on each rover ×
+    sol, cumulative distance (km). Rover dropdowns and camera legends filter the charts.
+    Returns a :class:`Dashboard` whose ``html`` is a complete offline document.
     """
-    figs = (_photos_figures(_rows(mission_summary), _rows(camera_usage))
-            + _per_sol_figures(_rows(sol_activity), _rows(photo_gaps))
-            + _sample_figures(samples) + _image_stats_figure(_rows(image_stats)) + _traverse_figure(_rows(waypoints)))
-    parts = [f.to_html(full_html=False, include_plotlyjs=(i == 0), config={"displaylogo": False})
-             for i, f in enumerate(figs)]
-    body = "\n".join(f'<section class="chart">{p}</section>' for p in parts)
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>mars_assets — mission dashboard</title>
-<style>body{{font-family:system-ui,sans-serif;margin:1.5rem;max-width:1400px}} .chart{{margin-bottom:1rem}}</style>
-</head><body>
-<h1>mars_assets — mission dashboard</h1>
-<p>NASA Mars rover photo metadata, images and MMGIS waypoints. Image credit: NASA/JPL-Caltech
-(Mastcam, MAHLI: NASA/JPL-Caltech/MSSS). {html.escape(str(len(figs)))} charts.</p>
-{body}
-</body></html>"""
+    summary, activity, usage = rows(mission_summary), rows(sol_activity), rows(camera_usage)
+    sections = [
+        Section("Photos per sol", _timeline(activity, rows(photo_gaps)),
+                note="The line is the photo count NASA's mission manifest lists for every sol; diamonds are the "
+                     "sols ingested into the warehouse. Use the dropdown to show one rover."),
+        Section("Mission length", _mission_length(summary, activity),
+                note="Bars run from landing to the last sol the source reports; ticks mark sols with photos "
+                     "in the warehouse."),
+        Section("Camera usage", _camera_shares(usage),
+                note="Click a camera in the legend to hide it, double-click to show only that camera."),
+        Section("Photos per camera and sol", _camera_sols(rows(camera_sols)),
+                note="Each cell is the number of photos one camera took on one sol (silver photos); empty cells: "
+                     "no photos."),
+        Section("Distance driven", _distance(activity),
+                note="Sum of each sol's drive length: MMGIS traverse legs where a traverse layer exists, "
+                     "else the waypoints' dist_m."),
+    ]
+    return render_page("mission", "Mission dashboard",
+                       "Photos per rover and sol, mission length, camera usage and distance driven, from the gold "
+                       "dbt models and silver photos.",
+                       [s for s in sections if s.figure is not None],
+                       key_numbers=mission_key_numbers(summary, activity))

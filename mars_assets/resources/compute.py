@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -23,6 +24,11 @@ class ImageStatsCompute(dg.ConfigurableResource):
     workers: int = Field(default=0, ge=0, description="worker processes; 0 = every core (os.cpu_count())")
     min_parallel_bytes: int = Field(default=DEFAULT_MIN_PARALLEL_BYTES, ge=0,
                                     description="batches with fewer encoded bytes than this run in-process")
+
+    @property
+    def effective_workers(self) -> int:
+        """The number of worker processes used (``workers``, or os.cpu_count() for 0)."""
+        return self.workers or os.cpu_count() or 1
 
     @contextmanager
     def session(self) -> Iterator:

@@ -1,0 +1,137 @@
+"""Benchmark of a partitioned backfill of image statistics (issue 7).
+
+Run from the repository root::
+
+    .venv/bin/python -m benchmarks.backfill                     # 240 partitions x 10 images, ~1-2 min
+    .venv/bin/python -m benchmarks.backfill --partitions 400 --images 6
+
+What it does, in a temporary DAGSTER_HOME and local warehouse:
+
+1. writes bronze images for ``--partitions`` Curiosity sols, ``--images`` files per
+   sol, cycling through the real full-frame rover images of the snapshot
+   (``mars_assets/snapshot/images/mars-raw-utils``: a 1022x1022 Navcam JPEG and four
+   Perseverance PNGs up to 1648x1200), laid out exactly as ``bronze_images`` stores them;
+2. adds the sols to the dynamic partitions of a real Dagster instance;
+3. times the backfill: ``silver_images`` (silver images + image_stats + image_quarantine)
+   materialized over all those partitions in ONE run, as its
+   ``BackfillPolicy.single_run()`` makes the backfill daemon launch it (a run tagged
+   with the partition range), through ``dagster.materialize``: run start, reading bronze,
+   statistics on the worker processes, Parquet writes, event log, run end;
+4. times the image computation alone: the same blobs through a started, warm
+   ``ImageStatsPool`` with the same worker count (what no orchestration can avoid).
+
+It prints both and the share of the backfill's wall time spent outside image
+computation, ``1 - compute / backfill`` (target: <= 10 %), plus the time the asset
+itself recorded inside ``stats_for`` (run metadata ``stats_seconds``). The figure is
+printed, never asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import tempfile
+import time
+from pathlib import Path
+
+import dagster as dg
+
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+SNAPSHOT = Path(__file__).resolve().parents[1] / "mars_assets" / "snapshot" / "images" / "mars-raw-utils"
+
+
+def _write_bronze(warehouse, sols: list[int], per_sol: int, frames: list[Path]) -> list[bytes]:
+    """Bronze image objects + _index.json per sol; returns every blob in backfill order."""
+    blobs = [p.read_bytes() for p in frames]
+    out = []
+    k = 0
+    for sol in sols:
+        objects, index = {}, []
+        for j in range(per_sol):
+            src = frames[k % len(frames)]
+            data = blobs[k % len(frames)]
+            k += 1
+            name = f"bench_{sol:05d}_{j:02d}{src.suffix.lower()}"
+            objects[name] = data
+            index.append({"object": name, "product_id": src.stem, "camera": "NAVCAM_LEFT", "source": "landing",
+                          "uri": f"landing/{name}", "status": "stored", "reason": None})
+            out.append(data)
+        objects["_index.json"] = json.dumps(index).encode()
+        warehouse.write_objects(f"bronze/images/rover=curiosity/sol={sol}", objects)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--partitions", type=int, default=240, help="rover x sol partitions (default 240)")
+    ap.add_argument("--images", type=int, default=10, help="images per partition (default 10, the download cap)")
+    ap.add_argument("--workers", type=int, default=0, help="worker processes (default 0 = every core)")
+    args = ap.parse_args(argv)
+
+    with tempfile.TemporaryDirectory(prefix="mars-backfill-bench-") as tmp:
+        tmp_path = Path(tmp)
+        home = tmp_path / "home"
+        home.mkdir()
+        os.environ["DAGSTER_HOME"] = str(home)
+        from mars_assets.assets.silver import silver_images
+        from mars_assets.imaging import ImageStatsPool
+        from mars_assets.partitions import add_sols, rover_sol_key
+        from mars_assets.settings import Settings
+
+        settings = Settings(warehouse=str(tmp_path / "warehouse"), landing=str(tmp_path / "landing"),
+                            image_workers=args.workers)
+        warehouse = settings.warehouse_resource(resolved=True)
+        frames = sorted(SNAPSHOT.glob("*"))
+        sols = list(range(1, args.partitions + 1))
+        t0 = time.perf_counter()
+        blobs = _write_bronze(warehouse, sols, args.images, frames)
+        print(f"machine   {platform.machine()} {os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}; "
+              f"Python {platform.python_version()}, dagster {dg.__version__}")
+        print(f"input     {args.partitions} partitions x {args.images} images = {len(blobs)} images, "
+              f"{sum(map(len, blobs)) / 2**20:.0f} MiB ({len(frames)} real frames cycled); "
+              f"bronze written in {time.perf_counter() - t0:.1f} s")
+
+        resources = settings.resources()
+        resources.pop("dbt")
+        with dg.DagsterInstance.get() as instance:
+            add_sols(instance, sols)
+            start, end = rover_sol_key("curiosity", sols[0]), rover_sol_key("curiosity", sols[-1])
+            t0 = time.perf_counter()
+            result = dg.materialize([silver_images], instance=instance, resources=resources, run_config=QUIET, tags={
+                "dagster/asset_partition_range_start": str(start),
+                "dagster/asset_partition_range_end": str(end)})
+            backfill_s = time.perf_counter() - t0
+            assert result.success
+            mats = {str(m.asset_key.path): m for m in result.get_asset_materialization_events()}
+            meta = next(m.materialization.metadata for k, m in mats.items() if "image_stats" in k)
+            rows = meta["dagster/row_count"].value
+            stats_s = meta["stats_seconds"].value
+            n_parts = meta["partitions"].value
+
+        workers = ImageStatsPool(args.workers or None).workers
+        with ImageStatsPool(workers) as pool:
+            pool.start()
+            pool.statistics(blobs[: 4 * workers])  # warm
+            t0 = time.perf_counter()
+            for i in range(0, len(blobs), args.images):  # the same batches the asset sends
+                pool.statistics(blobs[i: i + args.images]) if args.images > 1 else pool.statistics(blobs[i: i + 2])
+            batched_s = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            pool.statistics(blobs)
+            compute_s = time.perf_counter() - t0
+
+    print(f"backfill  one run, {n_parts} partitions, {rows} image_stats rows: {backfill_s:6.1f} s wall "
+          f"({rows / backfill_s:.1f} images/s)")
+    print(f"  inside the run, in stats_for: {stats_s:6.1f} s")
+    print(f"compute   the same {len(blobs)} images on a warm {workers}-process pool, one call: {compute_s:6.1f} s "
+          f"({len(blobs) / compute_s:.1f} images/s); in per-partition batches: {batched_s:.1f} s")
+    share = 1 - compute_s / backfill_s
+    print(f"share of backfill wall time outside image computation: {share:6.1%}  (target <= 10%: "
+          f"{'met' if share <= 0.10 else 'NOT met'})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
