@@ -5,6 +5,7 @@ cannot be typed goes to a ``*_quarantine`` table with the reason, never silently
 """
 
 
+import collections
 import datetime as dt
 import hashlib
 import json
@@ -350,25 +351,29 @@ def _image_rows(warehouse: Warehouse, rover: str, sol: int, now: dt.datetime):
             yield "blob", (entry, warehouse.read_object(f"{prefix}/{entry['object']}"))
 
 
-def image_tables(warehouse: Warehouse, partitions: list[tuple[str, int]], stats_for,
+def image_tables(warehouse: Warehouse, partitions: list[tuple[str, int]], submit,
                  batch_images: int = IMAGE_BATCH, batch_bytes: int = IMAGE_BATCH_BYTES):
     """Yield ``(rover, sol, images, image_stats, quarantine)`` row lists for each rover × sol
     of ``partitions``, in order, from its bronze images.
 
-    Images are sent to ``stats_for(list[bytes]) -> list[dict | Exception]`` (serial or over
-    processes) in batches of up to ``batch_images`` images / ``batch_bytes`` encoded bytes that
-    span partitions, so a backfill of many small partitions still keeps every worker busy;
-    a partition is yielded as soon as all its images are done. An exception in a result
-    becomes a quarantine row with its message; other rows of the partition are kept.
+    Images go to ``submit(list[bytes]) -> handle`` (``handle.result()``: one stats dict or
+    exception per blob, see ImageStatsCompute.session) in batches of up to ``batch_images``
+    images / ``batch_bytes`` encoded bytes that span partitions, with one batch in flight
+    while the next is read and finished partitions are written by the caller, so the
+    workers stay busy through a backfill of many small partitions. A partition is yielded
+    once all its images are done. An exception in a result becomes a quarantine row with
+    its message; the partition's other rows are kept.
     """
     now = _now()
-    done: list[dict] = []  # partitions whose images are all sent, oldest first
-    pending: list = []
-    pending_bytes = 0
+    parts: collections.deque = collections.deque()
+    batch: list = []
+    batch_size = 0
+    inflight = None
 
-    def flush() -> None:
-        nonlocal pending_bytes
-        for (part, entry, data), res in zip(pending, stats_for([d for *_, d in pending])):
+    def collect(job) -> None:
+        items, handle = job
+        for (part, entry, data), res in zip(items, handle.result()):
+            part["outstanding"] -= 1
             rover, sol = part["rover"], part["sol"]
             if isinstance(res, Exception):
                 part["bad"].append(_quarantine(rover, sol, entry["product_id"], entry["source"], f"undecodable: {res}",
@@ -380,30 +385,40 @@ def image_tables(warehouse: Warehouse, partitions: list[tuple[str, int]], stats_
                                    "width": res["width"], "height": res["height"], "mode": res["mode"],
                                    "sha256": hashlib.sha256(data).hexdigest(), "ingested_at": now})
             part["stats"].append({**key, **res})
-        pending.clear()
-        pending_bytes = 0
 
-    def finished(upto: int):
-        for part in done[:upto]:
-            yield part["rover"], part["sol"], part["images"], part["stats"], part["bad"]
-        del done[:upto]
+    def send() -> None:
+        nonlocal batch, batch_size, inflight
+        job = (batch, submit([d for *_, d in batch]))
+        batch, batch_size = [], 0
+        if inflight is not None:
+            collect(inflight)
+        inflight = job
+
+    def ready():
+        while parts and parts[0]["sealed"] and parts[0]["outstanding"] == 0:
+            p = parts.popleft()
+            yield p["rover"], p["sol"], p["images"], p["stats"], p["bad"]
 
     for rover, sol in partitions:
-        part = {"rover": rover, "sol": sol, "images": [], "stats": [], "bad": []}
-        done.append(part)
+        part = {"rover": rover, "sol": sol, "images": [], "stats": [], "bad": [], "outstanding": 0, "sealed": False}
+        parts.append(part)
         for kind, item in _image_rows(warehouse, rover, sol, now):
             if kind == "bad":
                 part["bad"].append(item)
                 continue
-            pending.append((part, *item))
-            pending_bytes += len(item[1])
-            if len(pending) >= batch_images or pending_bytes >= batch_bytes:
-                flush()
-                yield from finished(len(done) - 1)  # every earlier partition is complete
-        if not pending:
-            yield from finished(len(done))
-    flush()
-    yield from finished(len(done))
+            batch.append((part, *item))
+            part["outstanding"] += 1
+            batch_size += len(item[1])
+            if len(batch) >= batch_images or batch_size >= batch_bytes:
+                send()
+                yield from ready()
+        part["sealed"] = True
+        yield from ready()
+    if batch:
+        send()
+    if inflight is not None:
+        collect(inflight)
+    yield from ready()
 
 
 def _stats_problems(stats: list[dict]) -> list[str]:
@@ -440,18 +455,22 @@ def silver_images(context: dg.AssetExecutionContext, warehouse: Warehouse, image
     Statistics are computed on the worker processes of ``image_stats_compute``."""
     totals = {"images": 0, "image_stats": 0, "image_quarantine": 0}
     stats_rows = problems = 0
-    stats_seconds = 0.0
-    with image_stats_compute.session() as compute:
-        def stats_for(blobs: list[bytes]) -> list:
-            nonlocal stats_seconds
-            started = time.perf_counter()
-            try:
-                return compute(blobs)
-            finally:
-                stats_seconds += time.perf_counter() - started
+    stats_wait = 0.0
+    with image_stats_compute.session() as submit:
+        class Timed:  # the time this step spends waiting for (or computing) statistics
+            def __init__(self, handle) -> None:
+                self.handle = handle
+
+            def result(self) -> list:
+                nonlocal stats_wait
+                started = time.perf_counter()
+                try:
+                    return self.handle.result()
+                finally:
+                    stats_wait += time.perf_counter() - started
 
         for rover, sol, images, stats, bad in image_tables(
-                warehouse, [rover_sol_of_key(k) for k in context.partition_keys], stats_for):
+                warehouse, [rover_sol_of_key(k) for k in context.partition_keys], lambda b: Timed(submit(b))):
             part = {"rover": rover, "sol": sol}
             warehouse.write_table("silver", "images", pa.Table.from_pylist(images, schema=IMAGES_SCHEMA), part)
             warehouse.write_table("silver", "image_stats", pa.Table.from_pylist(stats, schema=IMAGE_STATS_TABLE_SCHEMA), part)
@@ -464,7 +483,7 @@ def silver_images(context: dg.AssetExecutionContext, warehouse: Warehouse, image
     for table, rows in totals.items():
         yield dg.MaterializeResult(asset_key=["silver", table],
                                    metadata={"dagster/row_count": rows, "partitions": len(context.partition_keys),
-                                             "stats_seconds": round(stats_seconds, 3),
+                                             "stats_wait_seconds": round(stats_wait, 3),
                                              "stats_workers": image_stats_compute.effective_workers})
     yield dg.AssetCheckResult(check_name="statistics_in_range", asset_key=["silver", "image_stats"],
                               passed=problems == 0, metadata={"stats_rows": stats_rows, "problems": problems})

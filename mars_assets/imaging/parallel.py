@@ -41,6 +41,7 @@ from mars_assets.imaging.stats import ImageDecodeError, _check_radial_bins, stat
 __all__ = [
     "DEFAULT_MIN_PARALLEL_BYTES",
     "ImageStatsPool",
+    "PendingStatistics",
     "StatsResult",
     "statistics_for_many",
     "statistics_or_error",
@@ -139,6 +140,26 @@ def _mp_context() -> multiprocessing.context.BaseContext:
     return ctx
 
 
+class PendingStatistics:
+    """Statistics started by :meth:`ImageStatsPool.submit`; ``result()`` waits for them."""
+
+    def __init__(self, futures: list) -> None:
+        self._futures = futures
+
+    def result(self) -> list[StatsResult]:
+        """One result per submitted blob, in order. Raises what a worker raised (other
+        than ImageDecodeError, which is returned) and cancels the rest."""
+        out: list[StatsResult] = []
+        try:
+            for f in self._futures:
+                out.extend(f.result())
+        except BaseException:
+            for f in self._futures:
+                f.cancel()
+            raise
+        return out
+
+
 class ImageStatsPool:
     """A reusable pool of ``workers`` processes for image statistics.
 
@@ -182,10 +203,23 @@ class ImageStatsPool:
         chunksize: int | None = None,
     ) -> list[StatsResult]:
         """One result per blob, in order (see statistics_for_many)."""
+        return self.submit(blobs, radial_bins=radial_bins, chunksize=chunksize).result()
+
+    def submit(
+        self,
+        blobs: Sequence[bytes],
+        *,
+        radial_bins: int = 32,
+        chunksize: int | None = None,
+    ) -> PendingStatistics:
+        """Start the statistics of ``blobs`` on the workers and return at once; the
+        returned handle's ``result()`` waits for them (one result per blob, in order, as
+        :meth:`statistics`). Lets a caller read and write other data while the workers
+        compute (keep one batch in flight)."""
         radial_bins = _check_radial_bins(radial_bins)
         blobs = list(blobs)
         if not blobs:
-            return []
+            return PendingStatistics([])
         if chunksize is not None and chunksize < 1:
             raise ValueError(f"chunksize must be >= 1, got {chunksize!r}")
         # About 4 chunks per worker by bytes: few pickle round trips, yet the
@@ -197,15 +231,7 @@ class ImageStatsPool:
         # Largest chunks first (longest-processing-time-first scheduling).
         order = sorted(range(len(chunks)), key=lambda i: -sum(len(b) for b in chunks[i]))
         futures = {i: pool.submit(_run_chunk, chunks[i], radial_bins) for i in order}
-        out: list[StatsResult] = []
-        try:
-            for i in range(len(chunks)):
-                out.extend(futures[i].result())
-        except BaseException:
-            for f in futures.values():
-                f.cancel()
-            raise
-        return out
+        return PendingStatistics([futures[i] for i in range(len(chunks))])
 
     def close(self) -> None:
         """Stop the worker processes (waits for running work)."""

@@ -32,17 +32,30 @@ class ImageStatsCompute(dg.ConfigurableResource):
 
     @contextmanager
     def session(self) -> Iterator:
-        """A ``stats_for(list[bytes]) -> list[dict | ImageDecodeError]`` callable, valid inside
-        the ``with`` block. The worker pool starts on the first batch big enough to need it
-        and is stopped when the block ends (so one run reuses it across partitions)."""
+        """A ``submit(list[bytes]) -> handle`` callable, valid inside the ``with`` block;
+        ``handle.result()`` is the list of results (a stats row dict or the ImageDecodeError)
+        in input order. Batches of at least ``min_parallel_bytes`` go to the worker pool and
+        compute while the caller goes on; smaller ones are computed in this process at
+        ``result()``. The pool starts on the first batch that needs it and stops when the
+        block ends (one run reuses it across partitions)."""
         pool = ImageStatsPool(self.workers or None)
 
-        def stats_for(blobs: list[bytes]) -> list[StatsResult]:
+        def submit(blobs: list[bytes]):
             if pool.workers == 1 or len(blobs) < 2 or sum(len(b) for b in blobs) < self.min_parallel_bytes:
-                return [statistics_or_error(b) for b in blobs]
-            return pool.statistics(blobs)
+                return _InProcess(blobs)
+            return pool.submit(blobs)
 
         try:
-            yield stats_for
+            yield submit
         finally:
             pool.close()
+
+
+class _InProcess:
+    """A batch computed serially when its result is asked for."""
+
+    def __init__(self, blobs: list[bytes]) -> None:
+        self._blobs = blobs
+
+    def result(self) -> list[StatsResult]:
+        return [statistics_or_error(b) for b in self._blobs]

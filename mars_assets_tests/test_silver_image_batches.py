@@ -1,0 +1,52 @@
+"""silver_images' batching: batches that span partitions, one batch in flight on real worker
+processes, give exactly the rows of a one-image-at-a-time serial run, partition by partition."""
+
+import json
+
+from mars_assets.assets.silver import image_tables
+from mars_assets.resources import Warehouse
+from mars_assets.resources.compute import ImageStatsCompute
+from mars_assets.sources.snapshot import bundled_snapshot
+
+BROWSE = sorted((bundled_snapshot() / "images/msl_deep_mars_browse").glob("*.JPG"))
+
+
+def _bronze(wh: Warehouse, sol: int, blobs: list[bytes], missing: int = 0) -> None:
+    objects, index = {}, []
+    for i, data in enumerate(blobs):
+        name = f"img_{sol}_{i}.jpg"
+        objects[name] = data
+        index.append({"object": name, "product_id": f"P{sol}_{i}", "camera": "MAHLI", "source": "landing",
+                      "uri": f"landing/{name}", "status": "stored", "reason": None})
+    for i in range(missing):
+        index.append({"object": None, "product_id": f"M{sol}_{i}", "camera": "MAHLI", "source": "download",
+                      "uri": f"https://mars.nasa.gov/x/{i}.jpg", "status": "missing", "reason": "HTTP 404"})
+    objects["_index.json"] = json.dumps(index).encode()
+    wh.write_objects(f"bronze/images/rover=curiosity/sol={sol}", objects)
+
+
+def _strip(rows: list[dict]) -> list[dict]:
+    return [{k: v for k, v in r.items() if k != "ingested_at"} for r in rows]
+
+
+def test_batches_across_partitions_on_processes_equal_serial_rows(tmp_path):
+    wh = Warehouse(root=str(tmp_path))
+    blobs = [p.read_bytes() for p in BROWSE[:9]]
+    layout = {1: blobs[:2], 2: [], 3: blobs[2:7] + [b"<html>not an image</html>"], 4: blobs[7:9]}
+    for sol, bl in layout.items():
+        _bronze(wh, sol, bl, missing=1 if sol == 2 else 0)
+    partitions = [("curiosity", s) for s in layout]
+
+    with ImageStatsCompute(workers=1).session() as submit:
+        serial = list(image_tables(wh, partitions, submit, batch_images=1))
+    with ImageStatsCompute(workers=2, min_parallel_bytes=0).session() as submit:
+        batched = list(image_tables(wh, partitions, submit, batch_images=3))
+
+    assert [(r, s) for r, s, *_ in batched] == partitions  # every partition once, in order
+    for (r1, s1, images1, stats1, bad1), (r2, s2, images2, stats2, bad2) in zip(serial, batched):
+        assert (r1, s1) == (r2, s2)
+        assert _strip(images1) == _strip(images2) and stats1 == stats2
+        assert [b["reason"] for b in bad1] == [b["reason"] for b in bad2]
+    counts = {s: (len(i), len(st), len(b)) for _r, s, i, st, b in batched}
+    assert counts == {1: (2, 2, 0), 2: (0, 0, 1), 3: (5, 5, 1), 4: (2, 2, 0)}
+    assert batched[2][4][0]["reason"].startswith("undecodable")
