@@ -226,6 +226,12 @@ def decode_image(data: bytes) -> DecodedImage:
     return _open_image(data, to_pixels)
 
 
+#: Largest image decode_image accepts (width × height). The largest rover frames are
+#: ~20 Mpx (Perseverance Mastcam-Z/SuperCam 5120 × 3840 is 19.7 Mpx); Pillow's own
+#: DecompressionBombError starts only at 2 × Image.MAX_IMAGE_PIXELS (~179 Mpx).
+MAX_DECODE_PIXELS = 50_000_000
+
+
 def _open_image(data: bytes, convert: Callable[[Image.Image], _T]) -> _T:
     """``convert(loaded Pillow image)`` with Pillow's errors turned into
     ImageDecodeError. ``convert`` must do only decoding-side work: anything it
@@ -236,6 +242,10 @@ def _open_image(data: bytes, convert: Callable[[Image.Image], _T]) -> _T:
     try:
         with Image.open(io.BytesIO(data)) as img:
             fmt = img.format or fmt
+            width, height = img.size
+            if width * height > MAX_DECODE_PIXELS:  # checked from the header, before decoding
+                raise ImageDecodeError(f"image too large to decode safely: {width} × {height} {fmt} is over "
+                                       f"MAX_DECODE_PIXELS = {MAX_DECODE_PIXELS:,} pixels")
             img.load()
             return convert(img)
     except ImageDecodeError:

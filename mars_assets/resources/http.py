@@ -11,17 +11,23 @@ message, Dagster metadata or a bronze file: every URL this module reports goes t
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import re
+import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode, urljoin, urlsplit
 
 import dagster as dg
 import requests
 from pydantic import Field, PrivateAttr
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
+
+from mars_assets.sources.mmgis import features_of
+from mars_assets.sources.photos_api import ResponseShapeError, parse_manifest, parse_rovers_listing, photos_of
 
 _KEY_IN_TEXT = re.compile(r"(api_key=)[^&\s\"']+", re.I)
 RETRY_STATUSES = (429, 500, 502, 503, 504)
@@ -134,6 +140,7 @@ class PhotosApiClient(dg.ConfigurableResource):
     max_retry_after_seconds: float = 60.0
     page_size: int = Field(default=25, description="Photos per page (the API's default is 25)")
     max_pages: int = Field(default=2000, description="Safety stop for a sol's paging loop")
+    repeat_retries: int = Field(default=2, description="Requests again of a page that repeats earlier pages")
 
     _session: requests.Session | None = PrivateAttr(default=None)
 
@@ -164,26 +171,76 @@ class PhotosApiClient(dg.ConfigurableResource):
         return resp
 
     def rovers(self) -> ApiResponse:
-        return self.get("/rovers")
+        """``GET /rovers``, checked to parse (ApiError saying why when it does not)."""
+        return _checked(self.get("/rovers"), parse_rovers_listing)
 
     def manifest(self, rover: str) -> ApiResponse:
-        return self.get(f"/manifests/{rover}")
+        """``GET /manifests/{rover}``, checked to parse (ApiError saying why when it does not)."""
+        return _checked(self.get(f"/manifests/{rover}"), parse_manifest)
 
     def photo_pages(self, rover: str, sol: int) -> list[ApiResponse]:
         """Every page of ``/rovers/{rover}/photos?sol={sol}``, paging until a short page.
 
         The API gives no totals; a page with fewer than ``page_size`` photos is the last.
+        Every page is checked before it is kept: a body that is not JSON (an HTML error
+        page served with 200, say) or has no ``photos`` list raises ApiError naming the
+        page, so bronze is never replaced by an unusable answer. A page whose photo ids
+        were all on earlier pages (an upstream that ignores ``page``, or a stale cache) is
+        not kept and is asked for again up to ``repeat_retries`` times; still repeating, it
+        raises ApiError instead of looping to ``max_pages`` or silently ending the sol.
         Raises ApiError for an unknown rover (HTTP 400) and RuntimeError past ``max_pages``.
         """
-        import json
-
-        pages = []
-        for page in range(1, self.max_pages + 1):
+        pages: list[ApiResponse] = []
+        seen: set[str] = set()
+        page, repeats = 1, 0
+        while page <= self.max_pages:
             resp = self.get(f"/rovers/{rover}/photos", sol=int(sol), page=page, per_page=self.page_size)
+            photos = page_photos(resp)
+            ids = {str(p["id"]) for p in photos if isinstance(p, Mapping) and p.get("id") is not None}
+            if page > 1 and ids and ids <= seen:
+                if repeats >= self.repeat_retries:
+                    raise ApiError(resp.status, resp.url,
+                                   f"page {page} repeats earlier pages ({repeats + 1} times): the source is "
+                                   f"not paging, {rover} sol {sol} left as it was")
+                repeats += 1
+                time.sleep(self.backoff_factor * repeats)
+                continue
             pages.append(resp)
-            if len(json.loads(resp.body).get("photos", [])) < self.page_size:
+            seen |= ids
+            repeats = 0
+            if len(photos) < self.page_size:
                 return pages
+            page += 1
         raise RuntimeError(f"{rover} sol {sol}: more than {self.max_pages} pages; raise max_pages")
+
+
+def _json_body(resp: ApiResponse) -> Any:
+    try:
+        return json.loads(resp.body)
+    except ValueError:
+        kind = resp.headers.get("Content-Type") or resp.headers.get("content-type") or "no Content-Type"
+        raise ApiError(resp.status, resp.url, f"unusable response body: not JSON ({kind}, {len(resp.body)} bytes): "
+                                              f"{resp.body[:60]!r}") from None
+
+
+def _checked(resp: ApiResponse, parse) -> ApiResponse:
+    """``resp`` when ``parse(json body)`` succeeds; ApiError with the parser's reason otherwise."""
+    body = _json_body(resp)
+    try:
+        parse(body)
+    except ResponseShapeError as exc:
+        raise ApiError(resp.status, resp.url, f"unusable response body: {exc}") from None
+    return resp
+
+
+def page_photos(resp: ApiResponse) -> list:
+    """The photo list of a v1 ``photos`` response, or ApiError (with the response's status
+    and redacted URL) saying why the body is unusable: not JSON, or JSON without ``photos``."""
+    body = _json_body(resp)
+    try:
+        return photos_of(body)
+    except ResponseShapeError as exc:
+        raise ApiError(resp.status, resp.url, f"unusable response body: {exc}") from None
 
 
 class MmgisClient(dg.ConfigurableResource):
@@ -195,7 +252,8 @@ class MmgisClient(dg.ConfigurableResource):
     backoff_factor: float = 1.0
 
     def get(self, path: str) -> ApiResponse:
-        """GET a layer; raises ApiError on a non-2xx answer or a connection failure."""
+        """GET a layer; raises ApiError on a non-2xx answer, a connection failure, or a body
+        that is not a GeoJSON object with a ``features`` list (an HTML page served with 200)."""
         url = self.base_url.rstrip("/") + path
         session = make_session(self.retries, self.backoff_factor, 60.0)
         try:
@@ -204,7 +262,14 @@ class MmgisClient(dg.ConfigurableResource):
             raise ApiError(0, url, f"{type(exc).__name__}: {exc}") from None
         if not 200 <= r.status_code < 300:
             raise ApiError(r.status_code, url, r.text)
-        return ApiResponse(url, r.status_code, r.content, dict(r.headers))
+        return _checked(ApiResponse(url, r.status_code, r.content, dict(r.headers)), features_of)
+
+
+def _hostname(url: str) -> str | None:
+    try:
+        return urlsplit(url).hostname
+    except ValueError:
+        return None
 
 
 #: NASA/JPL hosts that serve rover images (img_src of the v1 API and the JPL raw feeds).
@@ -230,17 +295,27 @@ class ImageDownloader(dg.ConfigurableResource):
     timeout_seconds: float = 30.0
     retries: int = 2
     max_bytes: int = 64 * 1024 * 1024
+    max_redirects: int = 5
 
     _session: requests.Session | None = PrivateAttr(default=None)
 
     def host_allowed(self, url: str) -> bool:
-        parts = urlsplit(url)
-        return parts.scheme in ("http", "https") and (parts.hostname or "") in self.allowed_hosts
+        """Whether ``url`` is http(s) on a host of ``allowed_hosts`` (exact name match; a malformed URL is not)."""
+        try:
+            parts = urlsplit(url)
+            return parts.scheme in ("http", "https") and (parts.hostname or "") in self.allowed_hosts
+        except ValueError:
+            return False
 
     def fetch(self, url: str) -> bytes:
-        """The bytes at ``url``. Raises ApiError (status 0 for a refused host or no connection)."""
+        """The bytes at ``url``. Raises ApiError (status 0 for a refused host or no connection).
+
+        Redirects are followed by hand, at most ``max_redirects``, each target checked
+        against the allow-list: a redirect to another host (loopback, a private address,
+        anything not listed) raises ApiError with the 3xx status, and is never requested.
+        """
         if not self.host_allowed(url):
-            raise ApiError(0, url, f"host {urlsplit(url).hostname!r} is not on the image allow-list")
+            raise ApiError(0, url, f"host {_hostname(url)!r} is not on the image allow-list")
         if self._session is None:
             self._session = make_session(self.retries, 0.5, 30.0, connect_retries=0)
         try:
@@ -253,8 +328,20 @@ class ImageDownloader(dg.ConfigurableResource):
 
     def _get_stream(self, url: str) -> requests.Response:
         assert self._session is not None
-        r = self._session.get(url, timeout=self.timeout_seconds, stream=True)
-        length = int(r.headers.get("Content-Length") or 0)
+        for _ in range(self.max_redirects + 1):
+            r = self._session.get(url, timeout=self.timeout_seconds, stream=True, allow_redirects=False)
+            if not r.is_redirect:
+                break
+            target = urljoin(url, r.headers.get("Location", ""))
+            r.close()
+            if not self.host_allowed(target):
+                raise ApiError(r.status_code, url, f"redirect to {_hostname(target)!r} refused: "
+                                                   "not on the image allow-list")
+            url = target
+        else:
+            raise requests.TooManyRedirects(f"more than {self.max_redirects} redirects")
+        length_text = r.headers.get("Content-Length") or "0"
+        length = int(length_text) if length_text.strip().isdigit() else 0  # a bad header: read up to the cap
         if length > self.max_bytes:
             r.close()
             raise requests.RequestException(f"image of {length} bytes exceeds max_bytes")

@@ -20,6 +20,7 @@ MMGIS traverse layers need no new client: ``MmgisClient().get(mmgis.traverse_pat
 
 from __future__ import annotations
 
+import time
 from typing import Any
 from urllib.parse import urlencode
 
@@ -43,6 +44,7 @@ class _JplFeedClient(dg.ConfigurableResource):
     backoff_factor: float = Field(default=1.0, description="urllib3 exponential backoff factor (seconds)")
     max_retry_after_seconds: float = Field(default=60.0, description="Cap on an honoured Retry-After")
     max_pages: int = Field(default=200, description="Safety stop for one sol's paging loop")
+    repeat_retries: int = Field(default=2, description="Requests again of a page that repeats earlier pages")
 
     _session: requests.Session | None = PrivateAttr(default=None)
 
@@ -184,22 +186,38 @@ class JplMslClient(_JplFeedClient):
         """Every page of sol ``sol`` in order, until a page says ``more: false``.
 
         Without a ``more`` field a short page ends the sol; a page with ``more: true`` but
-        no items ends it too (no endless loop). Raises ValueError for a bad ``per_page``,
-        RuntimeError past ``max_pages``, ApiError/RateLimitError as the module says.
+        no items ends it too (no endless loop). A page whose item ids were all on earlier
+        pages (an upstream that ignores ``page``, a stale cache) is not kept and is asked
+        for again up to ``repeat_retries`` times; still repeating, it is an ApiError.
+        Raises ValueError for a bad ``per_page``, RuntimeError past ``max_pages``,
+        ApiError/RateLimitError as the module says.
         """
         pages: list[ApiResponse] = []
-        for page in range(self.max_pages):
+        seen: set[str] = set()
+        page = repeats = 0
+        while page < self.max_pages:
             resp = self.get(**self._params(page, self.per_page, int(sol)))
             try:
                 items = jpl_msl.items_of(resp.body)
                 more = jpl_msl.page_info(resp.body)["more"]
             except ResponseShapeError as exc:
                 raise _unusable(resp, exc) from None
+            ids = {str(i.get("id")) for i in items if isinstance(i, dict) and i.get("id") is not None}
+            if page > 0 and ids and ids <= seen:
+                if repeats >= self.repeat_retries:
+                    raise ApiError(resp.status, resp.url, f"page {page} repeats earlier pages ({repeats + 1} times): "
+                                                          f"the feed is not paging, curiosity sol {sol} left as it was")
+                repeats += 1
+                time.sleep(self.backoff_factor * repeats)
+                continue
             pages.append(resp)
+            seen |= ids
+            repeats = 0
             if more is None:
                 more = len(items) >= self.per_page
             if not more or not items:
                 return pages
+            page += 1
         raise RuntimeError(f"curiosity sol {sol}: more than {self.max_pages} pages; raise max_pages")
 
     def latest(self) -> ApiResponse:

@@ -35,6 +35,7 @@ cannot live on S3. Only one process may hold it read-write at a time.
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -51,6 +52,8 @@ from dagster_aws.s3 import S3Resource
 PART_FILE = "part-0.parquet"
 CATALOG_FILE = "warehouse.duckdb"
 PARTITION_COLUMNS = ("rover", "sol")
+#: A hidden temporary object older than this is a killed writer's leftover (write_table removes it).
+STALE_TMP_SECONDS = 3600
 
 
 def sql_string(value: str) -> str:
@@ -222,7 +225,8 @@ class Warehouse(dg.ConfigurableResource):
         """Replace one table (or one partition of it) with ``data``; returns the object URI.
 
         Partition columns are dropped from the file (they are in the path). Any other
-        ``*.parquet`` in the partition folder is removed after the new object is in place.
+        ``*.parquet`` in the partition folder is removed after the new object is in place, and
+        so is a hidden ``.*.tmp`` older than STALE_TMP_SECONDS (the leftover of a killed writer).
         """
         fs = self._fs()
         folder = self._p(layer, table, self.partition_dir(partition))
@@ -232,9 +236,15 @@ class Warehouse(dg.ConfigurableResource):
             data = data.drop_columns([c for c in PARTITION_COLUMNS if c in partition and c in data.column_names])
         final = self._replace(fs, folder, PART_FILE,
                               lambda tmp: pq.write_table(data, tmp, filesystem=fs, compression="zstd"))
+        cutoff = time.time() - STALE_TMP_SECONDS
         for info in fs.get_file_info(pafs.FileSelector(folder, allow_not_found=True)):
-            if info.type == pafs.FileType.File and info.base_name.endswith(".parquet") and info.path != final:
+            if info.type != pafs.FileType.File or info.path == final:
+                continue
+            if info.base_name.endswith(".parquet"):
                 fs.delete_file(info.path)
+            elif (info.base_name.startswith(".") and info.base_name.endswith(".tmp") and info.mtime is not None
+                  and info.mtime.timestamp() < cutoff):
+                fs.delete_file(info.path)  # left by a writer killed mid-write; no write lasts this long
         return self.path(layer, table, self.partition_dir(partition), PART_FILE)
 
     def has_table(self, layer: str, table: str) -> bool:

@@ -39,7 +39,7 @@ import math
 import re
 from typing import Any, Literal
 
-from mars_assets.sources.photos_api import ResponseShapeError
+from mars_assets.sources.photos_api import INT32_RANGE, INT64_RANGE, MAX_SOL, ResponseShapeError
 
 #: Landing dates (UTC calendar day) of the rovers with JPL raw-image feeds (NASA_SOURCES §1).
 LANDING_DATES: dict[str, dt.date] = {
@@ -180,9 +180,24 @@ def to_int(value: Any) -> int | None:
     text = str(value).strip()
     if text in ("", "null", "None"):
         return None
-    if _INT.match(text):
+    if len(text) <= 25 and _INT.match(text):
         return int(text)
-    raise ValueError(f"not an integer: {value!r}")
+    raise ValueError(f"not an integer: {str(value)[:80]!r}")
+
+
+def in_range(value: int | None, field: str, lo: int = INT64_RANGE[0], hi: int = INT64_RANGE[1]) -> int | None:
+    """``value`` unchanged when None or within ``lo..hi`` (default: int64); ValueError naming ``field`` otherwise.
+
+    Keeps every parsed number inside its silver column type (and date arithmetic finite).
+    """
+    if value is not None and not lo <= value <= hi:
+        raise ValueError(f"{field} {value} is outside {lo}..{hi}")
+    return value
+
+
+def to_sol(value: Any) -> int | None:
+    """:func:`to_int` of a sol, which must lie in ``0..MAX_SOL``; ValueError otherwise."""
+    return in_range(to_int(value), "sol", 0, MAX_SOL)
 
 
 def parse_dimension(value: Any) -> tuple[int | None, int | None]:
@@ -194,13 +209,14 @@ def parse_dimension(value: Any) -> tuple[int | None, int | None]:
     if value in (None, ""):
         return None, None
     if isinstance(value, (list, tuple)) and len(value) == 2:
-        return to_int(value[0]), to_int(value[1])
-    text = str(value).strip()
-    if m := _PAIR.match(text):
-        return int(m[1]), int(m[2])
-    if m := _RECT.match(text):
-        return int(m[3]), int(m[4])
-    raise ValueError(f"not a dimension '(w,h)': {value!r}")
+        pair = to_int(value[0]), to_int(value[1])
+    elif m := _PAIR.match(text := str(value).strip()):
+        pair = int(m[1]), int(m[2])
+    elif m := _RECT.match(text):
+        pair = int(m[3]), int(m[4])
+    else:
+        raise ValueError(f"not a dimension '(w,h)': {str(value)[:80]!r}")
+    return in_range(pair[0], "width", 0, INT32_RANGE[1]), in_range(pair[1], "height", 0, INT32_RANGE[1])
 
 
 def parse_utc(value: Any) -> dt.datetime | None:
@@ -217,7 +233,10 @@ def parse_utc(value: Any) -> dt.datetime | None:
     parsed = dt.datetime.fromisoformat(text.replace(" ", "T", 1))
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=dt.timezone.utc)
-    return parsed.astimezone(dt.timezone.utc)
+    try:
+        return parsed.astimezone(dt.timezone.utc)
+    except OverflowError:  # e.g. 0001-01-01T00:00+05:00 has no UTC datetime
+        raise ValueError(f"time {text[:40]!r} is out of range") from None
 
 
 def https(url: Any) -> str | None:

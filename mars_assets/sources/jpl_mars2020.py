@@ -54,7 +54,9 @@ from mars_assets.sources.instruments import (
     parse_dimension,
     parse_utc,
     str_or_none,
+    in_range,
     to_int,
+    to_sol,
 )
 from mars_assets.sources.photos_api import ResponseShapeError
 
@@ -129,7 +131,7 @@ def parse_image(obj: Mapping[str, Any], *, ingested_at: dt.datetime) -> dict[str
     imageid = str_or_none(obj.get("imageid"))
     if imageid is None:
         raise ValueError("image has no imageid")
-    sol = to_int(obj.get("sol"))
+    sol = to_sol(obj.get("sol"))
     if sol is None:
         raise ValueError("image has no sol")
     camera_obj = obj.get("camera") or {}
@@ -161,8 +163,8 @@ def parse_image(obj: Mapping[str, Any], *, ingested_at: dt.datetime) -> dict[str
         "sample_type": str_or_none(obj.get("sample_type")),
         "date_taken_utc": parse_utc(obj.get("date_taken_utc")),
         "date_taken_mars": str_or_none(obj.get("date_taken_mars")),
-        "site": to_int(obj.get("site")),
-        "drive": to_int(obj.get("drive")),
+        "site": in_range(to_int(obj.get("site")), "site"),
+        "drive": in_range(to_int(obj.get("drive")), "drive"),
         "width": width,
         "height": height,
         "img_src_small": https(files.get("small")),

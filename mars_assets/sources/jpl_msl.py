@@ -53,7 +53,9 @@ from mars_assets.sources.instruments import (
     parse_dimension,
     parse_utc,
     str_or_none,
+    in_range,
     to_int,
+    to_sol,
 )
 from mars_assets.sources.photos_api import ResponseShapeError
 
@@ -113,7 +115,7 @@ def parse_latest_sol(body: Any) -> int:
     sols = []
     for item in items_of(body):
         try:
-            sol = to_int(item.get("sol")) if isinstance(item, Mapping) else None
+            sol = to_sol(item.get("sol")) if isinstance(item, Mapping) else None
         except ValueError:
             sol = None
         if sol is not None:
@@ -138,10 +140,10 @@ def parse_item(item: Mapping[str, Any], *, ingested_at: dt.datetime,
     """
     if not isinstance(item, Mapping):
         raise TypeError(f"item is {type(item).__name__}, not an object")
-    photo_id = to_int(item.get("id"))
+    photo_id = in_range(to_int(item.get("id")), "id")
     if photo_id is None:
         raise ValueError("item has no id")
-    sol = to_int(item.get("sol"))
+    sol = to_sol(item.get("sol"))
     if sol is None:
         raise ValueError("item has no sol")
     camera, full_name, known = msl_camera(item.get("instrument"), camera_names)
@@ -168,8 +170,8 @@ def parse_item(item: Mapping[str, Any], *, ingested_at: dt.datetime,
         "sample_type": _sample_type(item),
         "date_taken_utc": parse_utc(item.get("date_taken")),
         "date_taken_mars": str_or_none(extended.get("lmst")),
-        "site": to_int(item.get("site")),
-        "drive": to_int(item.get("drive")),
+        "site": in_range(to_int(item.get("site")), "site"),
+        "drive": in_range(to_int(item.get("drive")), "drive"),
         "width": width,
         "height": height,
         "img_src_small": None,

@@ -31,15 +31,28 @@ Routes (``{v1}`` = ``/mars-photos/api/v1``, as on api.nasa.gov):
   answers ``{items, more, total, page, per_page}``.
 * ``/images/{path}`` — the snapshot's image files.
 
-Tests inject faults with :meth:`ReplayServer.fail_next` (e.g. two 429s, then success).
-The JPL and MMGIS routes need no ``api_key``.
+Tests inject faults with :meth:`ReplayServer.fail_next` (e.g. two 429s, then success, or
+an HTML page served with 200), :meth:`~ReplayServer.delay_next` (an answer slower than the
+client's timeout), :meth:`~ReplayServer.reset_next` (the connection dropped with a TCP
+reset, no answer) and :meth:`~ReplayServer.repeat_previous_next` (the previous answer
+served again: a page that repeats the previous page); each fault may be limited to
+requests whose path contains ``match``. ``rate_window`` turns ``rate_limit`` into a
+limit per sliding window of that many seconds (429 with the ``Retry-After`` that frees
+a slot). Every request is logged in :attr:`ReplayServer.log` (monotonic time, path,
+status) so tests can count requests per window. The JPL and MMGIS routes need no ``api_key``.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import socket
+import struct
+import sys
 import threading
+import time
 from collections import deque
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -58,23 +71,64 @@ KNOWN_ROVERS = ("curiosity", "opportunity", "spirit", "perseverance")
 _CONTENT_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png"}
 
 
+@dataclass
+class Fault:
+    """One injected misbehaviour, used once by the next request whose path contains ``match``.
+
+    ``body`` None means the real answer (with ``delay``); ``reset`` drops the connection
+    without an answer; ``repeat_previous`` answers with the previous answer served.
+    """
+
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes | None = None
+    delay: float = 0.0
+    reset: bool = False
+    repeat_previous: bool = False
+    match: str | None = None
+
+
+@dataclass(frozen=True)
+class LoggedRequest:
+    """A request the server received: ``at`` (``time.monotonic()``), path with query, answer status (0: reset)."""
+
+    at: float
+    path: str
+    status: int
+
+
+class _QuietHTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # a client that gave up (timeout) or a reset injected on purpose: not a server error
+        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError, OSError)):
+            return
+        super().handle_error(request, client_address)
+
+
 class ReplayServer:
     """Serve ``snapshot`` on ``http://host:port`` from a background thread.
 
     Use as a context manager or call :meth:`start` / :meth:`stop`. ``port=0`` picks a
-    free port. ``rate_limit`` is the ``X-RateLimit-Limit`` advertised and enforced
-    (requests per server lifetime).
+    free port. ``rate_limit`` is the ``X-RateLimit-Limit`` advertised and enforced:
+    requests per server lifetime, or per sliding window of ``rate_window`` seconds when
+    given (only answered requests count; a refused one gets 429 with ``Retry-After``, in
+    whole seconds, until the oldest request of the window leaves it).
     """
 
     def __init__(self, snapshot: Snapshot | str | Path, host: str = "127.0.0.1", port: int = 0,
-                 rate_limit: int = 1000):
+                 rate_limit: int = 1000, rate_window: float | None = None):
         self.snapshot = snapshot if isinstance(snapshot, Snapshot) else Snapshot.open(snapshot)
         self.rate_limit = rate_limit
+        self.rate_window = rate_window
         self.requests: list[str] = []  # request paths with query, as received (tests read them)
-        self._faults: deque[tuple[int, dict[str, str], bytes]] = deque()
+        self.log: list[LoggedRequest] = []
+        self._faults: deque[Fault] = deque()
+        self._served: deque[float] = deque()  # times of answered requests within rate_window
+        self._previous: tuple[int, dict[str, str], bytes] | None = None
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer((host, port), self._handler_class())
-        self._server.daemon_threads = True
+        self._server = _QuietHTTPServer((host, port), self._handler_class())
         self._thread: threading.Thread | None = None
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -117,12 +171,54 @@ class ReplayServer:
         self.stop()
 
     def fail_next(self, status: int, count: int = 1, headers: dict[str, str] | None = None,
-                  body: dict[str, Any] | None = None) -> None:
-        """Answer the next ``count`` requests with ``status`` (and headers/body) instead."""
-        payload = json.dumps(body or {"error": {"code": str(status)}}).encode()
+                  body: dict[str, Any] | None = None, *, raw: bytes | None = None,
+                  content_type: str | None = None, match: str | None = None) -> None:
+        """Answer the next ``count`` requests (whose path contains ``match``, if given) with
+        ``status`` and headers instead: a JSON ``body``, or the bytes ``raw`` (e.g. an HTML
+        error page) with ``content_type``."""
+        payload = raw if raw is not None else json.dumps(body or {"error": {"code": str(status)}}).encode()
+        kind = content_type or ("application/json; charset=utf-8" if raw is None else "application/octet-stream")
+        self.inject(Fault(status, {"Content-Type": kind, **(headers or {})}, payload, match=match), count)
+
+    def delay_next(self, seconds: float, count: int = 1, match: str | None = None) -> None:
+        """Answer the next ``count`` (matching) requests normally, but only after ``seconds``."""
+        self.inject(Fault(delay=seconds, match=match), count)
+
+    def reset_next(self, count: int = 1, match: str | None = None) -> None:
+        """Drop the connection of the next ``count`` (matching) requests with a TCP reset, no answer."""
+        self.inject(Fault(reset=True, match=match), count)
+
+    def repeat_previous_next(self, count: int = 1, match: str | None = None) -> None:
+        """Answer the next ``count`` (matching) requests with the previous answer served (a repeated page)."""
+        self.inject(Fault(repeat_previous=True, match=match), count)
+
+    def inject(self, fault: Fault, count: int = 1) -> None:
+        """Queue ``fault`` for the next ``count`` requests it matches."""
         with self._lock:
             for _ in range(count):
-                self._faults.append((status, dict(headers or {}), payload))
+                self._faults.append(fault)
+
+    def pending_faults(self) -> int:
+        """Faults not used yet."""
+        with self._lock:
+            return len(self._faults)
+
+    def _take_fault(self, path: str) -> Fault | None:
+        for i, fault in enumerate(self._faults):
+            if fault.match is None or fault.match in path:
+                del self._faults[i]
+                return fault
+        return None
+
+    def _over_limit(self, now: float) -> float | None:
+        """Seconds until a request would be answered, or None when it may be now (call under the lock)."""
+        if self.rate_window is None:
+            return None if len(self.requests) <= self.rate_limit else 3600.0
+        while self._served and self._served[0] <= now - self.rate_window:
+            self._served.popleft()
+        if len(self._served) < self.rate_limit:
+            return None
+        return self._served[0] + self.rate_window - now
 
     # -- routing -----------------------------------------------------------------------
     def _route(self, path: str, query: dict[str, list[str]]) -> tuple[int, dict[str, str], bytes]:
@@ -270,20 +366,44 @@ class ReplayServer:
             def do_GET(self) -> None:  # noqa: N802
                 parts = urlsplit(self.path)
                 with server._lock:
+                    now = time.monotonic()
                     server.requests.append(self.path)
-                    used = len(server.requests)
-                    fault = server._faults.popleft() if server._faults else None
+                    fault = server._take_fault(self.path)
+                    wait = None if fault else server._over_limit(now)
+                    if not fault and wait is None and server.rate_window is not None:
+                        server._served.append(now)
+                    used = len(server.requests) if server.rate_window is None else len(server._served)
+                    previous = server._previous
                 remaining = max(server.rate_limit - used, 0)
-                if fault:
-                    status, headers, body = fault
-                elif used > server.rate_limit:
+                if fault and fault.reset:
+                    with server._lock:
+                        server.log.append(LoggedRequest(now, self.path, 0))
+                    # SO_LINGER 0: close() sends a TCP RST, the client sees "connection reset"
+                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    self.connection.close()
+                    self.close_connection = True
+                    return
+                if fault and fault.delay:
+                    time.sleep(fault.delay)
+                if fault and fault.repeat_previous and previous is not None:
+                    status, headers, body = previous
+                elif fault and fault.body is not None:
+                    status, headers, body = fault.status, dict(fault.headers), fault.body
+                elif wait is not None:
                     status, headers, body = _json(429, {"error": {"code": "OVER_RATE_LIMIT"}})
-                    headers["Retry-After"] = "3600"
+                    headers["Retry-After"] = str(max(1, math.ceil(wait)))
                 else:
                     try:
                         status, headers, body = server._route(parts.path, parse_qs(parts.query))
                     except (ValueError, KeyError) as exc:
                         status, headers, body = _json(400, {"errors": f"bad request: {exc}"})
+                    except Exception as exc:  # noqa: BLE001 - a malformed recording: say so, keep serving
+                        status, headers, body = _json(500, {"errors": f"replay failed: {type(exc).__name__}: {exc}"})
+                    if 200 <= status < 300:
+                        with server._lock:
+                            server._previous = (status, dict(headers), body)
+                with server._lock:
+                    server.log.append(LoggedRequest(now, self.path, status))
                 self.send_response(status)
                 headers = {"Content-Length": str(len(body)), "X-RateLimit-Limit": str(server.rate_limit),
                            "X-RateLimit-Remaining": str(remaining), **headers}

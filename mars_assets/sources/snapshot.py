@@ -115,10 +115,13 @@ class Snapshot:
 
     def photos(self, rover: str, sol: int) -> list[dict[str, Any]]:
         """Every recorded photo of rover × sol (files merged, duplicates by id dropped)."""
-        seen: dict[int, dict[str, Any]] = {}
+        seen: dict[Any, dict[str, Any]] = {}
         for path in self.photo_files.get((rover.lower(), int(sol)), []):
-            for photo in json.loads(path.read_text())["photos"]:
-                seen.setdefault(int(photo["id"]), photo)
+            for n, photo in enumerate(json.loads(path.read_text())["photos"]):
+                pid = photo.get("id") if isinstance(photo, dict) else None
+                # a record without an integer id is served as recorded, never merged
+                key = pid if isinstance(pid, int) and not isinstance(pid, bool) else f"{path.name}#{n}"
+                seen.setdefault(key, photo)
         return list(seen.values())
 
     def sols(self) -> dict[str, set[int]]:
