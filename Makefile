@@ -22,7 +22,7 @@ demo: install
 	$(BIN)/mars-assets demo
 
 test: install
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --dist loadfile
 
 ui: install
 	$(BIN)/mars-assets ui --port $(PORT)

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 
 from mars_assets.sources.replay_server import ReplayServer
 from mars_assets.sources.snapshot import bundled_snapshot
@@ -25,16 +26,30 @@ SMALL_PHOTOS = ("curiosity_sol0001.json", "spirit_sol0001.json", "perseverance_s
 
 
 @pytest.fixture(scope="session")
-def full_demo(tmp_path_factory):
+def full_demo(tmp_path_factory, worker_id):
     """`mars-assets demo` on the whole bundled snapshot, run once per test session as a user
-    runs it (a subprocess): (warehouse, DAGSTER_HOME, stdout). Tests must not modify it."""
-    root = tmp_path_factory.mktemp("demo")
-    wh, home = root / "warehouse", root / "dagster_home"
-    r = subprocess.run([sys.executable, "-m", "mars_assets.cli", "demo", "--warehouse", str(wh),
-                        "--dagster-home", str(home)], capture_output=True, text=True, timeout=900, cwd=root,
-                       env={**os.environ, "DAGSTER_HOME": str(home)})
-    assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-4000:]
-    return wh, home, r.stdout
+    runs it (a subprocess): (warehouse, DAGSTER_HOME, stdout). Tests must not modify it.
+    Under pytest-xdist the workers share one run (the xdist docs' file-lock pattern)."""
+    shared = tmp_path_factory.getbasetemp() if worker_id == "master" else tmp_path_factory.getbasetemp().parent
+    root = shared / "full_demo"
+    with FileLock(str(shared / "full_demo.lock")):
+        done = root / "stdout.txt"
+        if not done.exists():
+            shutil.rmtree(root, ignore_errors=True)
+            root.mkdir()
+            home = root / "dagster_home"
+            r = subprocess.run([sys.executable, "-m", "mars_assets.cli", "demo", "--warehouse", str(root / "warehouse"),
+                                "--dagster-home", str(home)], capture_output=True, text=True, timeout=900, cwd=root,
+                               env={**os.environ, "DAGSTER_HOME": str(home)})
+            assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-4000:]
+            done.write_text(r.stdout)
+    return root / "warehouse", root / "dagster_home", done.read_text()
+
+
+@pytest.fixture(scope="session")
+def worker_id(request) -> str:
+    """pytest-xdist's worker id ("gw0", ...), or "master" without xdist (fallback fixture)."""
+    return getattr(request.config, "workerinput", {}).get("workerid", "master")
 
 
 @pytest.fixture(scope="session")

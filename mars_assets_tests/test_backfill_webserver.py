@@ -1,9 +1,10 @@
 """End to end: `dagster dev` (webserver + daemon) on 127.0.0.1 with a temporary DAGSTER_HOME;
-a partitioned backfill of image statistics over 24 rover × sol partitions launched through
-the GraphQL API runs to COMPLETED_SUCCESS. Processes are always cleaned up."""
+a partitioned backfill of bronze images and image statistics over 24 rover × sol partitions
+launched through the GraphQL API runs to COMPLETED_SUCCESS in one run. Processes are always
+cleaned up."""
 
-import io
 import json
+import shutil
 import os
 import signal
 import socket
@@ -17,9 +18,8 @@ import dagster as dg
 import duckdb
 import pytest
 
-from mars_assets.cli import run_demo
+from mars_assets.partitions import add_sols
 from mars_assets.sources.snapshot import bundled_snapshot
-from mars_assets_tests.conftest import make_small_archive
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,16 +53,23 @@ def _default_signals():
 
 
 def test_graphql_backfill_of_image_statistics_over_24_partitions(tmp_path):
+    """24 rover × sol partitions, nothing materialized yet: image files in the landing zone
+    and the sols in the instance. One backfill of bronze images and image statistics (both
+    BackfillPolicy.single_run) through GraphQL, run by the daemon."""
     browse = sorted((bundled_snapshot() / "images/msl_deep_mars_browse").glob("*.JPG"))
     by_sol: dict[str, Path] = {}
     for p in browse:
         by_sol.setdefault(p.name[:4], p)
-    images = [f"msl_deep_mars_browse/{p.name}" for p in list(by_sol.values())[:24]]
-    archive = make_small_archive(tmp_path / "archive", photos=(), images=images)
+    chosen = list(by_sol.items())[:24]
     wh, home = tmp_path / "warehouse", tmp_path / "home"
-    assert run_demo(archive, str(wh), wh / "landing", str(home), out=io.StringIO()) == 0
-    partitions = [f"curiosity|{int(s)}" for s in by_sol][:24]
-    (wh / "silver/image_stats").rename(tmp_path / "old_stats")  # the backfill must rebuild it
+    (wh / "landing").mkdir(parents=True)
+    home.mkdir()
+    shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")  # run queue and pools, as mars-assets does
+    for _sol, p in chosen:
+        shutil.copy(p, wh / "landing" / p.name)
+    partitions = [f"curiosity|{int(s)}" for s, _ in chosen]
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        add_sols(instance, [int(s) for s, _ in chosen])
 
     port = _free_port()
     env = {**os.environ, "DAGSTER_HOME": str(home), "MARS_WAREHOUSE": str(wh), "MARS_LANDING": str(wh / "landing"),
@@ -81,7 +88,8 @@ def test_graphql_backfill_of_image_statistics_over_24_partitions(tmp_path):
                 time.sleep(1)
         launched = graphql(port, LAUNCH, {"params": {
             "partitionNames": partitions, "fromFailure": False,
-            "assetSelection": [{"path": ["silver", "image_stats"]}, {"path": ["silver", "images"]},
+            "assetSelection": [{"path": ["bronze", "images"]}, {"path": ["silver", "image_stats"]},
+                               {"path": ["silver", "images"]},
                                {"path": ["silver", "image_quarantine"]}]}})["launchPartitionBackfill"]
         assert launched["__typename"] == "LaunchBackfillSuccess", launched
         status = None
@@ -102,8 +110,11 @@ def test_graphql_backfill_of_image_statistics_over_24_partitions(tmp_path):
             proc.wait()
 
     with dg.DagsterInstance.from_config(str(home)) as instance:
-        materialized = instance.get_materialized_partitions(dg.AssetKey(["silver", "image_stats"]))
-    assert set(partitions) <= {str(k) for k in materialized}
+        for key in (["bronze", "images"], ["silver", "image_stats"]):
+            materialized = instance.get_materialized_partitions(dg.AssetKey(key))
+            assert set(partitions) <= {str(k) for k in materialized}, key
+        runs = instance.get_run_records(dg.RunsFilter(tags={"dagster/backfill": launched["backfillId"]}))
+    assert len(runs) == 1  # both assets single-run: one run for the whole backfill
     rows = duckdb.sql(f"select count(*), count(distinct sol) from read_parquet('{wh}/silver/image_stats/**/*.parquet', "
                       "hive_partitioning = true)").fetchone()
     assert rows == (24, 24)
