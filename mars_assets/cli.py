@@ -57,6 +57,18 @@ def land_snapshot_images(snapshot: Snapshot, landing: Path) -> int:
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
+def _job_runner(defs, instance, failures: list[str]):
+    """``run(job, **execute_in_process kwargs)``: runs a job of ``defs`` on ``instance`` with
+    console logs at WARNING; a failed run is appended to ``failures`` (not raised)."""
+    def run(job: str, **kw) -> None:
+        result = defs.resolve_job_def(job).execute_in_process(
+            instance=instance, raise_on_error=False, run_config=QUIET, **kw)
+        if not result.success:
+            failures.append(f"{job} {kw.get('partition_key', '')}".strip())
+
+    return run
+
+
 def run_demo(archive: Path, warehouse: str | Path, landing: Path, dagster_home: str | None = None,
              out=sys.stdout) -> int:
     """The main job on ``archive``; returns a process exit code (0 when every run succeeded).
@@ -86,12 +98,7 @@ def run_demo(archive: Path, warehouse: str | Path, landing: Path, dagster_home: 
         settings = settings.replaying(server)
         defs = build_definitions(settings)
 
-        def run(job: str, **kw) -> None:
-            result = defs.resolve_job_def(job).execute_in_process(
-                instance=instance, raise_on_error=False, run_config=QUIET, **kw)
-            if not result.success:
-                failures.append(f"{job} {kw.get('partition_key', '')}".strip())
-
+        run = _job_runner(defs, instance, failures)
         run("reference_job")
         partitions: set[tuple[str, int]] = {(r, s) for r, sols in snapshot.sols().items() for s in sols}
         if wh.has_table("silver", "landing_files"):
@@ -164,12 +171,7 @@ def run_sols(rovers: list[str], sols: list[int], warehouse: str, dagster_home: s
     defs = build_definitions(settings)
     failures = []
     with dg.DagsterInstance.get() as instance:
-        def run(job: str, **kw) -> None:
-            result = defs.resolve_job_def(job).execute_in_process(
-                instance=instance, raise_on_error=False, run_config=QUIET, **kw)
-            if not result.success:
-                failures.append(f"{job} {kw.get('partition_key', '')}".strip())
-
+        run = _job_runner(defs, instance, failures)
         run("reference_job")
         add_sols(instance, sols)
         for rover in rovers:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -23,6 +25,19 @@ SMALL_IMAGES = (
     "mars-raw-utils/NRB_670586006EDR_S0871444NCAM00545M_.jpg",
 )
 SMALL_PHOTOS = ("curiosity_sol0001.json", "spirit_sol0001.json", "perseverance_sol0000.json")
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 now (for a server a test starts)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def default_signals() -> None:
+    """``preexec_fn`` of a server subprocess: default SIGINT/SIGTERM handling (pytest's are not inherited)."""
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_DFL)
 
 
 @pytest.fixture(scope="session")

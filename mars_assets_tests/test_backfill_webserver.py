@@ -7,7 +7,6 @@ import json
 import shutil
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ import pytest
 
 from mars_assets.partitions import add_sols
 from mars_assets.sources.snapshot import bundled_snapshot
+from mars_assets_tests.conftest import default_signals, free_port
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,17 +41,6 @@ def graphql(port: int, query: str, variables: dict) -> dict:
     return body["data"]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _default_signals():
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, signal.SIG_DFL)
-
-
 def test_graphql_backfill_of_image_statistics_over_24_partitions(tmp_path):
     """24 rover × sol partitions, nothing materialized yet: image files in the landing zone
     and the sols in the instance. One backfill of bronze images and image statistics (both
@@ -71,12 +60,12 @@ def test_graphql_backfill_of_image_statistics_over_24_partitions(tmp_path):
     with dg.DagsterInstance.from_config(str(home)) as instance:
         add_sols(instance, [int(s) for s, _ in chosen])
 
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "DAGSTER_HOME": str(home), "MARS_WAREHOUSE": str(wh), "MARS_LANDING": str(wh / "landing"),
            "MARS_PHOTOS_API_URL": "http://127.0.0.1:9/none", "MARS_MMGIS_URL": "http://127.0.0.1:9/none"}
     proc = subprocess.Popen([sys.executable, "-m", "dagster", "dev", "-w", "workspace.yaml", "-h", "127.0.0.1",
                              "-p", str(port)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True, preexec_fn=_default_signals)
+                            start_new_session=True, preexec_fn=default_signals)
     try:
         deadline = time.monotonic() + 180
         while True:

@@ -2,7 +2,6 @@
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -12,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from mars_assets.definitions import defs
+from mars_assets_tests.conftest import default_signals, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -73,24 +73,13 @@ def test_dagster_cli_lists_the_sensors_and_schedules(tmp_path):
     assert "Schedule: weekly_gold_rebuild" in listed["schedule"] and "Cron Schedule: 23 14 * * 0" in listed["schedule"]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _default_signals():
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, signal.SIG_DFL)
-
-
 @pytest.mark.slow
 def test_ui_starts_on_loopback(tmp_path):
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "DAGSTER_HOME": str(tmp_path), "MARS_WAREHOUSE": str(tmp_path / "warehouse")}
     proc = subprocess.Popen([sys.executable, "-m", "mars_assets.cli", "ui", "--port", str(port),
                              "--dagster-home", str(tmp_path)], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=_default_signals)
+                            stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=default_signals)
     try:
         deadline, body = time.monotonic() + 180, None
         while time.monotonic() < deadline and proc.poll() is None:
