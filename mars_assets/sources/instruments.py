@@ -37,6 +37,7 @@ import datetime as dt
 import json
 import math
 import re
+from collections.abc import Callable, Collection, Hashable, Iterable, Mapping
 from typing import Any, Literal
 
 from mars_assets.sources.photos_api import INT32_RANGE, INT64_RANGE, MAX_SOL, ResponseShapeError
@@ -266,3 +267,71 @@ def decode_body(body: Any) -> Any:
         except ValueError as exc:
             raise ResponseShapeError(f"body is not JSON: {exc}") from None
     return body
+
+
+def records_of(body: Any, key: str, what: str) -> list[Any]:
+    """The record list of a feed response: ``{key: [...]}``, or a bare list.
+
+    ``body`` may be bytes/str (parsed as JSON). Raises ResponseShapeError otherwise
+    (``what`` names the response in the message).
+    """
+    body = decode_body(body)
+    if isinstance(body, list):
+        return body
+    if isinstance(body, Mapping) and key in body:
+        if not isinstance(body[key], list):
+            raise ResponseShapeError(f"'{key}' is not a list")
+        return body[key]
+    raise ResponseShapeError(f"{what} has no '{key}' list")
+
+
+def parse_records(records: Iterable[Any], *, sample_type_of: Callable[[Mapping[str, Any]], str | None],
+                  parse: Callable[[Any], dict[str, Any]], dedupe_key: str, duplicate_reason: str,
+                  sample_types: Collection[str], seen: set[Hashable]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The shared loop of the JPL feed parsers: records → ``(rows, rejects)``.
+
+    A record whose sample type (``sample_type_of``) is not in ``sample_types`` (lower case)
+    is a ``filtered`` reject; ``parse`` raising KeyError/TypeError/ValueError gives a
+    malformed reject (``"<Error>: <message>"``); a row whose ``dedupe_key`` is already in
+    ``seen`` is a ``filtered`` reject with ``duplicate_reason``. Rejects:
+    ``{"index", "product_id", "sample_type", "filtered", "reason"}``. ``seen`` is updated.
+    """
+    keep = {s.lower() for s in sample_types}
+    rows: list[dict[str, Any]] = []
+    rejects: list[dict[str, Any]] = []
+    for i, rec in enumerate(records):
+        is_obj = isinstance(rec, Mapping)
+        pid = str_or_none(rec.get("imageid")) if is_obj else None
+        st = sample_type_of(rec) if is_obj else None
+
+        def reject(reason: str, filtered: bool) -> None:
+            rejects.append({"index": i, "product_id": pid, "sample_type": st, "filtered": filtered, "reason": reason})
+
+        if is_obj and (st or "").lower() not in keep:
+            reject(f"{st.lower()} filtered" if st else "sample_type missing: filtered", True)
+            continue
+        try:
+            row = parse(rec)
+        except (KeyError, TypeError, ValueError) as exc:
+            reject(f"{type(exc).__name__}: {exc}", False)
+            continue
+        if row[dedupe_key] in seen:
+            reject(duplicate_reason, True)
+            continue
+        seen.add(row[dedupe_key])
+        rows.append(row)
+    return rows, rejects
+
+
+def parse_page_list(bodies: Iterable[Any], parse_one: Callable[[Any, set], tuple[list, list]]
+                    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """``parse_one(body, seen)`` over several pages with one shared ``seen`` set, so a record
+    of an earlier page is a filtered duplicate; each reject also gets ``page`` (0-based)."""
+    seen: set = set()
+    rows: list[dict[str, Any]] = []
+    rejects: list[dict[str, Any]] = []
+    for page, body in enumerate(bodies):
+        r, j = parse_one(body, seen)
+        rows.extend(r)
+        rejects.extend({**x, "page": page} for x in j)
+    return rows, rejects

@@ -52,7 +52,10 @@ from mars_assets.sources.instruments import (
     https,
     m2020_camera,
     parse_dimension,
+    parse_page_list,
+    parse_records,
     parse_utc,
+    records_of,
     str_or_none,
     in_range,
     to_int,
@@ -80,14 +83,7 @@ def images_of(body: Any) -> list[Mapping[str, Any]]:
 
     ``body`` may be bytes/str (parsed as JSON). Raises ResponseShapeError otherwise.
     """
-    body = decode_body(body)
-    if isinstance(body, list):
-        return body
-    if isinstance(body, Mapping) and "images" in body:
-        if not isinstance(body["images"], list):
-            raise ResponseShapeError("'images' is not a list")
-        return body["images"]
-    raise ResponseShapeError("mars2020 feed response has no 'images' list")
+    return records_of(body, "images", "mars2020 feed response")
 
 
 def page_info(body: Any) -> dict[str, int | None]:
@@ -188,31 +184,10 @@ def parse_images(body: Any, *, ingested_at: dt.datetime, sample_types: Collectio
     ``filtered=False`` for malformed images (reason ``"<Error>: <message>"``).
     Raises ResponseShapeError when the body has no image list.
     """
-    keep = {s.lower() for s in sample_types}
-    seen = set() if _seen is None else _seen
-    rows: list[dict[str, Any]] = []
-    rejects: list[dict[str, Any]] = []
-    for i, obj in enumerate(images_of(body)):
-        pid = str_or_none(obj.get("imageid")) if isinstance(obj, Mapping) else None
-        st = str_or_none(obj.get("sample_type")) if isinstance(obj, Mapping) else None
-
-        def reject(reason: str, filtered: bool) -> None:
-            rejects.append({"index": i, "product_id": pid, "sample_type": st, "filtered": filtered, "reason": reason})
-
-        if isinstance(obj, Mapping) and (st or "").lower() not in keep:
-            reject(f"{st.lower()} filtered" if st else "sample_type missing: filtered", True)
-            continue
-        try:
-            row = parse_image(obj, ingested_at=ingested_at)
-        except (KeyError, TypeError, ValueError) as exc:
-            reject(f"{type(exc).__name__}: {exc}", False)
-            continue
-        if row["product_id"] in seen:
-            reject("duplicate product_id (the first one is kept)", True)
-            continue
-        seen.add(row["product_id"])
-        rows.append(row)
-    return rows, rejects
+    return parse_records(images_of(body), sample_type_of=lambda obj: str_or_none(obj.get("sample_type")),
+                         parse=lambda obj: parse_image(obj, ingested_at=ingested_at), dedupe_key="product_id",
+                         duplicate_reason="duplicate product_id (the first one is kept)",
+                         sample_types=sample_types, seen=set() if _seen is None else _seen)
 
 
 def parse_pages(bodies: Iterable[Any], *, ingested_at: dt.datetime, sample_types: Collection[str] = FULL_ONLY
@@ -223,11 +198,5 @@ def parse_pages(bodies: Iterable[Any], *, ingested_at: dt.datetime, sample_types
     An imageid seen on an earlier page is a ``filtered`` reject, so overlapping pages
     never duplicate rows.
     """
-    seen: set[str] = set()
-    rows: list[dict[str, Any]] = []
-    rejects: list[dict[str, Any]] = []
-    for page, body in enumerate(bodies):
-        r, j = parse_images(body, ingested_at=ingested_at, sample_types=sample_types, _seen=seen)
-        rows.extend(r)
-        rejects.extend({**x, "page": page} for x in j)
-    return rows, rejects
+    return parse_page_list(bodies, lambda body, seen: parse_images(
+        body, ingested_at=ingested_at, sample_types=sample_types, _seen=seen))

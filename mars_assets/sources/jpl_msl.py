@@ -51,7 +51,10 @@ from mars_assets.sources.instruments import (
     https,
     msl_camera,
     parse_dimension,
+    parse_page_list,
+    parse_records,
     parse_utc,
+    records_of,
     str_or_none,
     in_range,
     to_int,
@@ -79,14 +82,7 @@ def items_of(body: Any) -> list[Mapping[str, Any]]:
 
     ``body`` may be bytes/str (parsed as JSON). Raises ResponseShapeError otherwise.
     """
-    body = decode_body(body)
-    if isinstance(body, list):
-        return body
-    if isinstance(body, Mapping) and "items" in body:
-        if not isinstance(body["items"], list):
-            raise ResponseShapeError("'items' is not a list")
-        return body["items"]
-    raise ResponseShapeError("raw_image_items response has no 'items' list")
+    return records_of(body, "items", "raw_image_items response")
 
 
 def page_info(body: Any) -> dict[str, Any]:
@@ -198,32 +194,10 @@ def parse_items(body: Any, *, ingested_at: dt.datetime, sample_types: Collection
     """
     if camera_names not in ("classic", "instrument"):
         raise ValueError(f"camera_names must be 'classic' or 'instrument', not {camera_names!r}")
-    keep = {s.lower() for s in sample_types}
-    seen = set() if _seen is None else _seen
-    rows: list[dict[str, Any]] = []
-    rejects: list[dict[str, Any]] = []
-    for i, item in enumerate(items_of(body)):
-        is_obj = isinstance(item, Mapping)
-        pid = str_or_none(item.get("imageid")) if is_obj else None
-        st = _sample_type(item) if is_obj else None
-
-        def reject(reason: str, filtered: bool) -> None:
-            rejects.append({"index": i, "product_id": pid, "sample_type": st, "filtered": filtered, "reason": reason})
-
-        if is_obj and (st or "").lower() not in keep:
-            reject(f"{st.lower()} filtered" if st else "sample_type missing: filtered", True)
-            continue
-        try:
-            row = parse_item(item, ingested_at=ingested_at, camera_names=camera_names)
-        except (KeyError, TypeError, ValueError) as exc:
-            reject(f"{type(exc).__name__}: {exc}", False)
-            continue
-        if row["photo_id"] in seen:
-            reject("duplicate id (the first one is kept)", True)
-            continue
-        seen.add(row["photo_id"])
-        rows.append(row)
-    return rows, rejects
+    return parse_records(items_of(body), sample_type_of=_sample_type,
+                         parse=lambda item: parse_item(item, ingested_at=ingested_at, camera_names=camera_names),
+                         dedupe_key="photo_id", duplicate_reason="duplicate id (the first one is kept)",
+                         sample_types=sample_types, seen=set() if _seen is None else _seen)
 
 
 #: Same as :func:`parse_items`, named like ``jpl_mars2020.parse_images``.
@@ -234,12 +208,5 @@ def parse_pages(bodies: Iterable[Any], *, ingested_at: dt.datetime, sample_types
                 camera_names: MslCameraNames = "classic") -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The pages of one query → ``(rows, rejects)``, an id seen on an earlier page rejected
     as ``filtered`` (pages of a changing sol can overlap). Each reject also has ``page``."""
-    seen: set[int] = set()
-    rows: list[dict[str, Any]] = []
-    rejects: list[dict[str, Any]] = []
-    for page, body in enumerate(bodies):
-        r, j = parse_items(body, ingested_at=ingested_at, sample_types=sample_types,
-                           camera_names=camera_names, _seen=seen)
-        rows.extend(r)
-        rejects.extend({**x, "page": page} for x in j)
-    return rows, rejects
+    return parse_page_list(bodies, lambda body, seen: parse_items(
+        body, ingested_at=ingested_at, sample_types=sample_types, camera_names=camera_names, _seen=seen))
