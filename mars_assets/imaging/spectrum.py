@@ -3,8 +3,13 @@
 Internal helpers of :mod:`mars_assets.imaging.stats` (see its docstring for the
 conventions and formulas); no Dagster imports, no public API of its own.
 
-One ``scipy.fft.rfft2`` (float32 in, complex64 out, ``workers=1``) of the
-mean-subtracted gray image gives every frequency-domain column:
+One real 2-D FFT (float32 in, complex64 out, ``workers=1``) of the
+mean-subtracted gray image gives every frequency-domain column. It is taken the
+way ``scipy.fft.rfft2`` takes it (real FFTs of the rows, then complex FFTs of
+the columns) but a band of rows at a time, centring each band on the fly, into
+one reused complex64 buffer whose memory then holds |F| and the power
+spectrum: the working set is ~4 bytes per pixel, with no float32 copy of the
+image.
 
 * the half-spectrum holds columns ``0 .. W//2``; the others are complex
   conjugates, so a full-spectrum sum is ``sum(weight[x] * value)`` with
@@ -99,7 +104,11 @@ def _col_weight(w: int) -> np.ndarray:
 @lru_cache(maxsize=8)
 def _laplace_weight(h: int, w: int) -> np.ndarray:
     """(h//2+1, w//2+1) float32 ``T**2 * col_weight`` on the folded
-    half-spectrum, T = (2 cos(2 pi fy) - 2) + (2 cos(2 pi fx) - 2)."""
+    half-spectrum, T = (2 cos(2 pi fy) - 2) + (2 cos(2 pi fx) - 2).
+
+    A table rather than a matrix product of separable factors: a float32
+    matrix product would go to the multi-threaded BLAS, whose threads fight
+    the other worker processes for the cores."""
     fy, fx = _frequencies(h, w)
     a = (2.0 * np.cos(2.0 * np.pi * fy) - 2.0).astype(np.float32)
     b = (2.0 * np.cos(2.0 * np.pi * fx) - 2.0).astype(np.float32)
@@ -132,7 +141,7 @@ def _radial_runs(h: int, w: int, nbins: int, hf_cutoff: float):
     unit_col = (col_weight == 1.0)[None, :]
     starts, labels, weights = [], [], []
     bin_count = np.zeros(nbins + 1)
-    band = max(1, 65536 // wr)
+    band = max(1, 16384 // wr)
     for r0 in range(0, hf, band):
         f = fy[r0 : r0 + band, None]
         rho = np.sqrt(f * f + fx[None, :] * fx[None, :]) / 0.5
@@ -171,25 +180,30 @@ def _d2_reflect(v: np.ndarray) -> np.ndarray:
     return out
 
 
-def _border_correction(g: np.ndarray) -> float:
+def _centred(a: np.ndarray, offset: np.float32) -> np.ndarray:
+    """``a - offset`` in float32 (the FFT input's values), as float64."""
+    return np.subtract(a, offset, dtype=np.float32).astype(np.float64)
+
+
+def _border_correction(src: np.ndarray, offset: np.float32) -> float:
     """``sum(Lr**2) - sum(Lp**2)`` for the reflect (Lr) and periodic (Lp)
-    5-point Laplacians of ``g``, in float64.
+    5-point Laplacians of ``g = float32(src - offset)``, in float64.
 
     They differ only on the first/last row and column, by ``D = Lr - Lp``:
     ``g[0] - g[H-1]`` on row 0, ``g[H-1] - g[0]`` on row H-1, likewise for
     the columns (a corner gets both), so the correction is
-    ``sum(D * (2 Lr - D))`` over those ``2H + 2W - 4`` pixels. Tiny images
-    (H or W < 3, where the border is everything) are done directly.
+    ``sum(D * (2 Lr - D))`` over those ``2H + 2W - 4`` pixels; only those rows
+    and columns of ``src`` are read. Tiny images (H or W < 3, where the border
+    is everything) are done directly.
     """
-    h, w = g.shape
+    h, w = src.shape
     if h < 3 or w < 3:
-        a = g.astype(np.float64)
+        a = _centred(src, offset)
         lr = scipy.ndimage.laplace(a, mode="reflect")
         lp = scipy.ndimage.laplace(a, mode="wrap")
         return float(np.sum(lr * lr) - np.sum(lp * lp))
-    top, top2 = g[0].astype(np.float64), g[1].astype(np.float64)
-    bot, bot2 = g[h - 1].astype(np.float64), g[h - 2].astype(np.float64)
-    cols = np.take(g, [0, 1, w - 2, w - 1], axis=1).astype(np.float64)  # one strided pass
+    top, top2, bot2, bot = _centred(src[[0, 1, h - 2, h - 1]], offset)
+    cols = _centred(src[:, [0, 1, w - 2, w - 1]], offset)
     left, right = cols[:, 0], cols[:, 3]
     # rows 0 and H-1, all columns
     lr_top = (top2 - top) + _d2_reflect(top)
@@ -229,10 +243,16 @@ class SpectralSummary:
 
     abs_sum_ac: float
     """sum of |F| over the full spectrum, DC excluded."""
+    power_sum_ac: float
+    """sum of |F|**2 over the full spectrum, DC excluded (pairwise float32
+    sums per band of rows, added in float64). By Parseval's theorem it is
+    ``H * W * sum((g - mean(g))**2)``, so ``sqrt(power_sum_ac) / (H * W)`` is
+    the population standard deviation of the input image."""
     radial_power: np.ndarray
     """(nbins,) mean |F|**2 per radial bin, DC excluded, empty bins 0."""
     total_power: float
-    """sum of |F|**2 over the full spectrum, DC excluded."""
+    """sum of |F|**2 over the full spectrum, DC excluded, from the radial runs
+    (the denominator of hf_power, so that hf_power <= total_power)."""
     hf_power: float
     """the part of total_power at rho > hf_cutoff."""
     laplacian_var: float | None
@@ -240,35 +260,82 @@ class SpectralSummary:
     None when the FFT route is ill-conditioned (see laplacian_variance)."""
 
 
-def spectral_summary(g: np.ndarray, nbins: int, hf_cutoff: float) -> SpectralSummary:
-    """Spectral sums and Laplacian variance of a float32 (H, W) image ``g``.
+#: Rows per band of the row transforms and of the |F| pass: about this many
+#: bytes of float32 input per band, so each band stays in the L2 cache.
+_BAND_BYTES = 1 << 19
 
-    ``g`` should be mean-subtracted (any constant offset only changes the DC
-    term, which every result here excludes, but centring keeps the float32 FFT
-    accurate). ``g`` must be C-contiguous and is OVERWRITTEN: once the FFT is
-    done its memory holds the magnitude spectrum (saves a buffer).
+
+def _half_spectrum(src: np.ndarray, offset: np.float32) -> np.ndarray:
+    """``scipy.fft.rfft2(float32(src - offset))`` (complex64, ``(H, W//2 + 1)``)
+    in a per-thread scratch buffer, without a float32 copy of the whole image:
+    the rows are centred and transformed a band at a time
+    (``scipy.fft.rfft(axis=1)``), then the columns in place
+    (``scipy.fft.fft(axis=0, overwrite_x=True)``). Same values as rfft2, which
+    does the same two passes."""
+    h, w = src.shape
+    wr = w // 2 + 1
+    spec = scratch("spectrum", h * wr, np.complex64).reshape(h, wr)
+    band = max(1, min(h, _BAND_BYTES // (4 * w)))
+    buf = scratch("band", band * w, np.float32)
+    for r0 in range(0, h, band):
+        r1 = min(h, r0 + band)
+        rows = buf[: (r1 - r0) * w].reshape(r1 - r0, w)
+        np.subtract(src[r0:r1], offset, out=rows, dtype=np.float32)
+        spec[r0:r1] = scipy.fft.rfft(rows, axis=1, workers=1, overwrite_x=True)
+    out = scipy.fft.fft(spec, axis=0, workers=1, overwrite_x=True)
+    if out is not spec and not np.shares_memory(out, spec):  # not in place after all
+        spec[...] = out
+    return spec
+
+
+def spectral_summary(src: np.ndarray, offset, nbins: int, hf_cutoff: float) -> SpectralSummary:
+    """Spectral sums and Laplacian variance of ``g = float32(src - offset)``.
+
+    ``src`` is an (H, W) uint8, uint16 or float32 array (any strides; not
+    modified); ``offset`` a float32 near its mean (any constant only changes
+    the DC term, which every result here excludes, but centring keeps the
+    float32 FFT accurate). Working memory: one complex64 half-spectrum
+    (``8 * H * (W//2 + 1)`` bytes, ~4 bytes per pixel) in a per-thread scratch
+    buffer that is reused for |F| and the power spectrum, plus band buffers.
     """
-    if g.dtype != np.float32 or not g.flags.c_contiguous or not g.flags.writeable:
-        raise ValueError("g must be a writeable, C-contiguous float32 array")
-    h, w = g.shape
+    offset = np.float32(offset)
+    h, w = src.shape
     n = h * w
-    border = _border_correction(g)
+    border = _border_correction(src, offset)
 
-    spec = scipy.fft.rfft2(g, workers=1, overwrite_x=True)  # (h, wr) complex64
+    spec = _half_spectrum(src, offset)  # (h, wr) complex64
     wr = spec.shape[1]
     hf = h // 2 + 1
-    flat = g.reshape(-1)  # a view: g is C-contiguous and no longer needed
-    mag = flat[: h * wr].reshape(h, wr)
-    np.abs(spec, out=mag)
+    flat = spec.view(np.float32).reshape(-1)  # 2 * h * wr floats
+    # The power spectrum is packed into the first h * wr floats of the same
+    # memory, band by band: row y of it ends at float (y + 1) * wr, before row
+    # y + 1 of the complex spectrum starts (float 2 * (y + 1) * wr), so writing
+    # a band never touches rows not yet read.
+    power = flat[: h * wr].reshape(h, wr)
+    band = max(1, min(h, _BAND_BYTES // (4 * wr)))
+    mag_buf = scratch("band", band * wr, np.float32)  # the row bands are done with it
+    abs_sum = power_sum = 0.0
+    dc = 0.0
+    for r0 in range(0, h, band):
+        r1 = min(h, r0 + band)
+        mag = mag_buf[: (r1 - r0) * wr].reshape(r1 - r0, wr)
+        np.abs(spec[r0:r1], out=mag)
+        if r0 == 0:
+            dc = float(mag[0, 0])
+        # Hermitian weights: 2 * all - (column 0) - (column W/2, even W)
+        s = 2.0 * float(np.add.reduce(mag, axis=None)) - float(np.add.reduce(mag[:, 0]))
+        if w % 2 == 0:
+            s -= float(np.add.reduce(mag[:, wr - 1]))
+        abs_sum += s
+        p = np.square(mag, out=power[r0:r1])
+        s = 2.0 * float(np.add.reduce(p, axis=None)) - float(np.add.reduce(p[:, 0]))
+        if w % 2 == 0:
+            s -= float(np.add.reduce(p[:, wr - 1]))
+        power_sum += s
+    abs_sum -= dc  # drop DC
+    power_sum -= float(power[0, 0])
     del spec
 
-    # sum |F| with Hermitian weights: 2 * all - (column 0) - (column W/2, even W)
-    abs_sum = 2.0 * float(np.add.reduce(mag, axis=None)) - float(np.add.reduce(mag[:, 0]))
-    if w % 2 == 0:
-        abs_sum -= float(np.add.reduce(mag[:, wr - 1]))
-    abs_sum -= float(mag[0, 0])  # drop DC
-
-    power = np.square(mag, out=mag)
     power[0, 0] = 0.0
     k = (h - 1) // 2  # rows 1..k pair with rows h-1..h-k
     if k > 0:
@@ -276,10 +343,7 @@ def spectral_summary(g: np.ndarray, nbins: int, hf_cutoff: float) -> SpectralSum
     folded = power[:hf]
 
     t2w = _laplace_weight(h, w)
-    if n - h * wr >= hf * wr:  # the rest of g's memory is free
-        tmp = flat[h * wr : h * wr + hf * wr].reshape(hf, wr)
-    else:  # only for W <= 2
-        tmp = np.empty((hf, wr), dtype=np.float32)
+    tmp = flat[h * wr : h * wr + hf * wr].reshape(hf, wr)  # the spectrum's free second half
     np.multiply(folded, t2w, out=tmp)
     lap_periodic = float(np.add.reduce(tmp, axis=None)) / n  # Parseval: sum(Lp**2)
     lap_reflect = lap_periodic + border  # sum(Lr**2)
@@ -303,6 +367,7 @@ def spectral_summary(g: np.ndarray, nbins: int, hf_cutoff: float) -> SpectralSum
     radial = np.divide(bin_sum, bin_count, out=np.zeros(nbins), where=bin_count > 0)
     return SpectralSummary(
         abs_sum_ac=abs_sum,
+        power_sum_ac=max(power_sum, 0.0),
         radial_power=radial,
         total_power=total,
         hf_power=hf_power,

@@ -14,8 +14,10 @@ Conventions
 * "Native units" are the integer levels ``0 .. 2**bit_depth - 1``; "normalised"
   means divided by ``2**bit_depth - 1`` so that it lies in ``0 .. 1``.
 * The *gray* image is the channel itself for single-channel images and the
-  ITU-R BT.601 luma ``Y = 0.299 R + 0.587 G + 0.114 B`` (computed in float32)
-  for RGB images (https://www.itu.int/rec/R-REC-BT.601).
+  ITU-R BT.601 luma ``Y = 0.299 R + 0.587 G + 0.114 B`` for RGB images
+  (https://www.itu.int/rec/R-REC-BT.601), held in float32 as
+  ``(299 R + 587 G + 114 B) / 1000`` with one correctly rounded division:
+  bit for bit Pillow's ``Image.convert("F")``, which the decoder path uses.
 * Frequencies are in cycles/pixel as returned by ``numpy.fft.fftfreq`` /
   ``numpy.fft.rfftfreq`` (range -0.5 .. 0.5). The normalised radial frequency is
   ``rho = sqrt(fy**2 + fx**2) / 0.5`` so ``rho == 1`` is the Nyquist frequency
@@ -44,7 +46,9 @@ Formulas and sources
   images: statistics and information", Vision Research 36(17)).
 
 Performance: no Python loops over pixels; per-shape geometry (radial bin index,
-Hermitian column weights) is cached with ``functools.lru_cache``.
+Hermitian column weights) is cached with ``functools.lru_cache``; the spectrum is
+taken a band of rows at a time into one reused complex64 buffer, so no float32
+copy of the whole image is made (see :mod:`mars_assets.imaging.spectrum`).
 """
 
 from __future__ import annotations
@@ -77,7 +81,7 @@ __all__ = [
     "to_pixels",
 ]
 
-STATS_VERSION = "1"
+STATS_VERSION = "2"
 """Bump when the meaning of any column of IMAGE_STATS_SCHEMA changes."""
 
 HF_CUTOFF_RHO = 0.5
@@ -86,11 +90,11 @@ HF_CUTOFF_RHO = 0.5
 
 _CHANNELS = ("red", "green", "blue", "gray")
 _HIST_BINS = 256
-# ITU-R BT.601 luma weights for R, G, B.
-_BT601 = (np.float32(0.299), np.float32(0.587), np.float32(0.114))
+# ITU-R BT.601 luma weights for R, G, B, in thousandths (0.299, 0.587, 0.114).
+_LUMA_WEIGHTS = (299, 587, 114)
 _PERCENTILES = (("p01", 0.01), ("p50", 0.50), ("p99", 0.99))
-# Luma of (255, 255, 255) as computed by _luma_into: exactly 255.0, and no
-# other 8-bit triple reaches it.
+# Luma of (255, 255, 255): exactly 255.0 (255000 / 1000), and no other 8-bit
+# triple reaches it; 0.0 only for (0, 0, 0).
 _LUMA_WHITE = np.float32(255.0)
 _T = TypeVar("_T")
 
@@ -372,45 +376,76 @@ def _normalise(img: Image.Image) -> tuple[Image.Image | np.ndarray, int, str]:
 
 @dataclass(frozen=True, eq=False)
 class _Source:
-    """What the statistics need: the metadata of the row and the pixels as
-    contiguous planes (one (H, W) plane, or R, G, B uint8 planes), plus the
-    per-plane 256-level histograms when the decoder already has them."""
+    """What the statistics need: the metadata of the row, the gray image that
+    feeds the spectrum (an (H, W) uint8 or uint16 plane, or the float32 BT.601
+    luma of an RGB image; possibly read-only) and the 256-level histograms the
+    decoder already counted (8-bit only: (1, 256) for a plane, the (3, 256)
+    R, G, B histograms for RGB)."""
 
     mode: str
     bit_depth: int
     width: int
     height: int
     notes: str
-    planes: tuple[np.ndarray, ...]
-    hists: np.ndarray | None = None  # (len(planes), 256) int counts, 8-bit only
+    gray: np.ndarray
+    rgb: bool
+    hists: np.ndarray | None = None
+
+
+def _luma(px: np.ndarray) -> np.ndarray:
+    """BT.601 luma of an (H, W, 3) uint8 array as (H, W) float32:
+    ``(299 R + 587 G + 114 B) / 1000`` with the integer sum exact in float32
+    and one correctly rounded division, bit for bit what Pillow's
+    ``Image.convert("F")`` computes for RGB (checked over all 2**24 triples in
+    the tests). Works in bands of rows so that the temporary stays in cache."""
+    h, w = px.shape[:2]
+    out = np.empty((h, w), dtype=np.float32)
+    band = max(1, 65536 // w)
+    tmp = np.empty(min(band, h) * w, dtype=np.float32)
+    for r0 in range(0, h, band):
+        r1 = min(h, r0 + band)
+        y = out[r0:r1]
+        t = tmp[: (r1 - r0) * w].reshape(r1 - r0, w)
+        np.multiply(px[r0:r1, :, 0], np.float32(_LUMA_WEIGHTS[0]), out=y, dtype=np.float32)
+        for c in (1, 2):
+            np.multiply(px[r0:r1, :, c], np.float32(_LUMA_WEIGHTS[c]), out=t, dtype=np.float32)
+            y += t
+        y /= np.float32(1000.0)
+    return out
 
 
 def _source_from_decoded(image: DecodedImage) -> _Source:
     px = image.pixels
     if px.ndim == 2:
-        planes: tuple[np.ndarray, ...] = (px,)
-    else:  # one de-interleaving copy: everything after runs on contiguous planes
-        h, w = px.shape[:2]
-        buf = scratch("planes", 3 * h * w, np.uint8).reshape(3, h, w)
-        np.copyto(buf, px.transpose(2, 0, 1))
-        planes = (buf[0], buf[1], buf[2])
-    return _Source(image.mode, image.bit_depth, image.width, image.height, image.notes, planes)
+        return _Source(image.mode, image.bit_depth, image.width, image.height, image.notes, px, False)
+    hists = np.stack([_pil_histogram_l(px[..., c]) for c in range(3)])
+    return _Source(image.mode, image.bit_depth, image.width, image.height, image.notes, _luma(px), True, hists)
+
+
+def _pixels_view(img: Image.Image, dtype) -> np.ndarray:
+    """The (H, W) pixels of a single-band Pillow image as a read-only numpy
+    array: a zero-copy view through Pillow's Arrow export where the image is
+    one block of memory (below Pillow's 16 MiB block size), else a copy."""
+    w, h = img.size
+    try:
+        buf = pa.array(img).buffers()[1]
+    except (ValueError, TypeError, AttributeError):
+        return np.asarray(img)
+    return np.frombuffer(buf, dtype=dtype, count=w * h).reshape(h, w)
 
 
 def _source_from_pil(img: Image.Image) -> _Source:
     """Decode-side half of statistics_from_bytes: Pillow counts the
-    histograms and packs each band into its own buffer, in C (no interleaved
-    RGB copy is made)."""
+    histograms and computes the luma of RGB (``convert("F")``, the same
+    values as _luma) in C; no interleaved RGB copy is made."""
     src, bit_depth, notes = _normalise(img)
     w, h = img.size
     if isinstance(src, np.ndarray):  # 16-bit
-        return _Source(img.mode, bit_depth, w, h, notes, (src,))
+        return _Source(img.mode, bit_depth, w, h, notes, src, False)
     hists = np.array(src.histogram()).reshape(-1, _HIST_BINS)
-    bands = ("L",) if src.mode == "L" else ("R", "G", "B")
-    planes = tuple(
-        np.frombuffer(src.tobytes("raw", band), dtype=np.uint8).reshape(h, w) for band in bands
-    )
-    return _Source(img.mode, bit_depth, w, h, notes, planes, hists)
+    if src.mode == "L":
+        return _Source(img.mode, bit_depth, w, h, notes, _pixels_view(src, np.uint8), False, hists)
+    return _Source(img.mode, bit_depth, w, h, notes, _pixels_view(src.convert("F"), np.float32), True, hists)
 
 
 @lru_cache(maxsize=2)
@@ -495,70 +530,17 @@ def _pil_histogram_l(a: np.ndarray) -> np.ndarray:
     return np.array(Image.frombuffer("L", (w, h), a, "raw", "L", 0, 1).histogram())
 
 
-def _luma_into(r: np.ndarray, g: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
-    """BT.601 luma of uint8 planes into float32 ``out``, evaluated as
-    ``(0.299 R + 0.587 G) + 0.114 B`` in float32 (each product rounded to
-    float32, then the sums). Works in bands of rows so that the temporary
-    stays in cache."""
-    h, w = out.shape
-    band = max(1, 65536 // w)
-    tmp = scratch("luma_band", min(band, h) * w, np.float32)
-    for r0 in range(0, h, band):
-        r1 = min(h, r0 + band)
-        y = out[r0:r1]
-        t = tmp[: (r1 - r0) * w].reshape(r1 - r0, w)
-        np.multiply(r[r0:r1], _BT601[0], out=y, dtype=np.float32)
-        np.multiply(g[r0:r1], _BT601[1], out=t, dtype=np.float32)
-        y += t
-        np.multiply(b[r0:r1], _BT601[2], out=t, dtype=np.float32)
-        y += t
-
-
-def _float_moments(y: np.ndarray) -> tuple[float, float]:
-    """(mean, population std) of a float32 array, accumulated in float64.
-
-    One pass each for the sum and the sum of squares (``einsum`` casts to
-    float64 chunk by chunk, no float64 copy of the image). ``E[y**2] - mean**2``
-    loses about ``log10(E[y**2] / var)`` of float64's ~16 digits; when that
-    ratio exceeds 1e4 (a nearly constant image) the exact two-pass variance is
-    used instead.
-    """
-    flat = y.reshape(-1)
-    n = flat.size
-    mean = float(np.add.reduce(flat, dtype=np.float64)) / n
-    sq = float(np.einsum("i,i->", flat, flat, dtype=np.float64)) / n
-    var = sq - mean * mean
-    if not var > 1e-4 * sq:
-        # np.float64, not a Python float: under NEP 50 a Python float would let
-        # the deviations be computed in float32.
-        var = float(np.var(flat, dtype=np.float64, mean=np.float64(mean)))
-    return mean, math.sqrt(max(var, 0.0))
-
-
 def _count_equal(y: np.ndarray, value: np.float32) -> int:
     mask = scratch("mask", y.size, np.bool_).reshape(y.shape)
     np.equal(y, value, out=mask)
     return int(np.count_nonzero(mask))
 
 
-def _gray_planes(src: _Source) -> np.ndarray:
-    """Float32 gray (native units, a new array) of a _Source."""
-    if len(src.planes) == 1:
-        return src.planes[0].astype(np.float32)
-    y = np.empty(src.planes[0].shape, dtype=np.float32)
-    _luma_into(*src.planes, y)
-    return y
-
-
 def _gray(image: DecodedImage) -> np.ndarray:
     """Float32 gray image in native units (a new array): the channel itself or
-    the BT.601 luma of RGB (see _luma_into)."""
+    the BT.601 luma of RGB (see _luma)."""
     px = image.pixels
-    if px.ndim == 2:
-        return px.astype(np.float32)
-    y = np.empty(px.shape[:2], dtype=np.float32)
-    _luma_into(px[..., 0], px[..., 1], px[..., 2], y)
-    return y
+    return px.astype(np.float32) if px.ndim == 2 else _luma(px)
 
 
 def _check_radial_bins(radial_bins) -> int:
@@ -587,10 +569,16 @@ def image_statistics(image: DecodedImage, *, radial_bins: int = 32) -> dict:
       ``cumsum(hist)[v] >= q * N``, identical to
       ``np.percentile(x, 100*q, method="inverted_cdf")`` (e.g. p50 of the
       values 0..255 is 127).
-    * gray of an RGB image is BT.601 luma in float32: ``gray_mean/std/min/max``
-      are those of the float luma; ``gray_hist``, ``gray_p01/p50/p99`` and
-      ``entropy_bits`` use the luma rounded to the nearest integer level (half
-      to even; so a gray percentile can differ from gray_min/max by up to 0.5).
+    * gray of an RGB image is the BT.601 luma (module docstring):
+      ``gray_mean`` is the exact mean luma (from the integer channel sums);
+      ``gray_min/max`` those of the float32 luma; ``gray_std`` is the
+      population std of the float32 luma computed from its spectrum by
+      Parseval's theorem (``sqrt(sum_{k != 0} |F_k|**2) / N``; agrees with the
+      direct float64 computation to ~1e-6 relative, float32 FFT rounding);
+      ``gray_hist``, ``gray_p01/p50/p99`` and ``entropy_bits`` use the luma
+      rounded to the nearest integer level (half to even; so a gray percentile
+      can differ from gray_min/max by up to 0.5). Single-channel gray
+      statistics are exact (from the histogram).
     * ``brightness`` = gray_mean, ``contrast`` = gray_std (native units),
       ``brightness_norm`` = gray_mean / (2**bit_depth - 1).
     * ``entropy_bits``: Shannon entropy of gray_hist in bits (0 .. 8).
@@ -621,8 +609,10 @@ def image_statistics(image: DecodedImage, *, radial_bins: int = 32) -> dict:
       radial_power); 0.0 for a constant image. ``hf_cutoff_rho`` = HF_CUTOFF_RHO.
 
     Thread-safe. Working memory is per-thread scratch that is kept for the
-    next image (about 9 bytes per pixel of the largest recent image; see
-    :func:`mars_assets.imaging.spectrum.clear_caches`).
+    next image (one complex64 half-spectrum, ~4 bytes per pixel of the largest
+    recent image, plus 1 byte per pixel for RGB and two ~512 kB bands), and a
+    cached float32 Laplacian table per shape (~1 byte per pixel); see
+    :func:`mars_assets.imaging.spectrum.clear_caches`.
 
     Raises:
         ValueError: radial_bins < 1.
@@ -648,11 +638,11 @@ def statistics_from_bytes(data: bytes, *, radial_bins: int = 32) -> dict:
 
 def _statistics(src: _Source, radial_bins: int) -> dict:
     """image_statistics of a _Source."""
-    first = src.planes[0]
-    h, w = first.shape
+    gray = src.gray
+    h, w = gray.shape
     n = h * w
     maxval = (1 << src.bit_depth) - 1
-    rgb = len(src.planes) == 3
+    rgb = src.rgb
 
     row: dict = {
         "width": int(src.width),
@@ -663,16 +653,10 @@ def _statistics(src: _Source, radial_bins: int) -> dict:
         "notes": src.notes,
     }
 
-    # The float32 gray image (native units) lives in a per-thread buffer that
-    # the spectrum code later reuses for the magnitude spectrum.
-    g = scratch("gray", n, np.float32).reshape(h, w)
     if rgb:
         hists = src.hists
-        if hists is None:
-            hists = np.stack([_pil_histogram_l(p) for p in src.planes])
-        _luma_into(*src.planes, g)
         gray_int = scratch("gray_int", n, np.uint8).reshape(h, w)
-        np.rint(g, out=gray_int, casting="unsafe")  # luma <= 255.0: fits
+        np.rint(gray, out=gray_int, casting="unsafe")  # luma <= 255.0: fits
         gfull = _pil_histogram_l(gray_int)
         stats, hist_lists = _hist_stats(np.vstack([hists, gfull]), n)
         for c, st, hist in zip(("red", "green", "blue"), stats, hist_lists):
@@ -680,18 +664,22 @@ def _statistics(src: _Source, radial_bins: int) -> dict:
                 row[f"{c}_{k}"] = val
             row[f"{c}_hist"] = hist
         gst, ghist = stats[3], hist_lists[3]
-        gmean, gst["std"] = _float_moments(g)
+        # Mean of the exact luma from the channel sums (integers): exact.
+        sums = hists @ np.arange(_HIST_BINS, dtype=np.int64)
+        gmean = sum(int(wt) * int(sm) for wt, sm in zip(_LUMA_WEIGHTS, sums)) / (1000 * n)
         gst["mean"] = gmean
-        gst["min"] = float(g.min())
-        gst["max"] = float(g.max())
+        gst["min"] = float(gray.min())
+        gst["max"] = float(gray.max())
+        # gst["std"] comes from the spectrum below (Parseval).
         # All three channels at 0 (255) <=> luma == 0.0 (== 255.0 exactly;
         # checked over all 2**24 triples in the tests). Count only when every
         # channel and the rounded luma reach the level (the usual case: not).
         black = saturated = 0.0
         if hists[:, 0].min() > 0 and gfull[0] > 0:
-            black = _count_equal(g, np.float32(0.0)) / n
+            black = _count_equal(gray, np.float32(0.0)) / n
         if hists[:, maxval].min() > 0 and gfull[maxval] > 0:
-            saturated = _count_equal(g, _LUMA_WHITE) / n
+            saturated = _count_equal(gray, _LUMA_WHITE) / n
+        offset = np.float32(gmean)
     else:
         for c in ("red", "green", "blue"):
             for k in ("mean", "std", "min", "max", "p01", "p50", "p99", "hist"):
@@ -699,13 +687,23 @@ def _statistics(src: _Source, radial_bins: int) -> dict:
         if src.hists is not None:
             gfull = src.hists[0]
         elif src.bit_depth == 8:
-            gfull = _pil_histogram_l(first)
+            gfull = _pil_histogram_l(gray)
         else:
-            gfull = np.bincount(first.reshape(-1), minlength=1 << 16)
+            gfull = np.bincount(gray.reshape(-1), minlength=1 << 16)
         (gst,), (ghist,) = _hist_stats(gfull[None, :], n)
         gmean = gst["mean"]
         saturated = float(gfull[-1]) / n
         black = float(gfull[0]) / n
+        # Integer images are centred by an integer, so the float32 values stay exact.
+        offset = np.float32(round(gmean))
+
+    # Spectrum of the centred gray image (float32). Centring changes only the
+    # DC term of the DFT and nothing in the Laplacian, and keeps the float32
+    # FFT accurate for the small high-frequency terms.
+    spec = spectral_summary(gray, offset, radial_bins, HF_CUTOFF_RHO)
+    if rgb:
+        # Parseval: sum over k != 0 of |G_k|**2 = N * sum((g - mean g)**2).
+        gst["std"] = 0.0 if gst["min"] == gst["max"] else math.sqrt(spec.power_sum_ac) / n
     for k, val in gst.items():
         row[f"gray_{k}"] = val
     row["gray_hist"] = ghist
@@ -715,19 +713,9 @@ def _statistics(src: _Source, radial_bins: int) -> dict:
     row["brightness_norm"] = gmean / maxval
     row["entropy_bits"] = _entropy_bits(gfull if gfull.size == _HIST_BINS else np.asarray(ghist))
 
-    # Mean-subtracted gray (float32, native units). Subtracting the mean changes
-    # only the DC term of the DFT and nothing in the Laplacian, and keeps the
-    # float32 FFT accurate for the small high-frequency terms. Integer images
-    # are centred by an integer, so the float32 values stay exact.
-    if rgb:
-        g -= np.float32(gmean)
-    else:
-        np.subtract(first, np.float32(round(gmean)), out=g, dtype=np.float32)
-    spec = spectral_summary(g, radial_bins, HF_CUTOFF_RHO)
-    del g  # its memory now holds the magnitude spectrum
     lap_var = spec.laplacian_var
     if lap_var is None:  # very smooth image: direct float64 Laplacian
-        lap_var = laplacian_variance(_gray_planes(src))
+        lap_var = laplacian_variance(gray)
 
     scale = 1.0 / maxval
     row["sharpness"] = lap_var * scale * scale
