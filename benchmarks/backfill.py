@@ -5,6 +5,7 @@ Run from the repository root::
     .venv/bin/python -m benchmarks.backfill                     # 240 partitions x 10 images, ~1-2 min
     .venv/bin/python -m benchmarks.backfill --partitions 400 --images 6
     .venv/bin/python -m benchmarks.backfill --planned-events subset   # one planned event per asset
+    .venv/bin/python -m benchmarks.backfill --storage postgres        # Dagster on PostgreSQL
 
 What it does, in a temporary DAGSTER_HOME and local warehouse:
 
@@ -32,10 +33,13 @@ the materialization events after it). The figure is printed, never asserted.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
 import resource
+import socket
+import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -88,6 +92,43 @@ def _phases(instance, run_id: str, t_start: float, t_end: float) -> list[tuple[s
     ]
 
 
+@contextlib.contextmanager
+def _postgres(base: Path):
+    """A throwaway PostgreSQL server on 127.0.0.1 (data in ``base``), stopped on exit;
+    yields its URL. Needs the PostgreSQL server binaries (Debian: ``postgresql``);
+    as root, the server runs as the ``postgres`` user (it refuses root)."""
+    bindir = Path(subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True).stdout.strip()
+                  or "/usr/lib/postgresql/15/bin")
+    if not (bindir / "initdb").exists():
+        candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+        if not candidates:
+            raise SystemExit("--storage postgres needs the PostgreSQL server binaries (initdb, pg_ctl)")
+        bindir = candidates[-1].parent
+    as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    data = base / "pgdata"
+    base.mkdir(parents=True, exist_ok=True)
+    base.parent.chmod(0o711)  # the temporary folder: the postgres user must reach base
+    base.chmod(0o777)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    def run(cmd: list[str]) -> None:
+        res = subprocess.run(cmd, capture_output=True, text=True)
+        if res.returncode:
+            raise SystemExit(f"{Path(cmd[len(as_user)]).name} failed ({res.returncode}): {res.stderr.strip()}")
+
+    run([*as_user, str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "mars", "-E", "UTF8"])
+    run([*as_user, str(bindir / "pg_ctl"), "-D", str(data), "-w", "-l", str(base / "pg.log"), "-o",
+         f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=on", "start"])
+    try:
+        run([str(bindir / "createdb") if (bindir / "createdb").exists() else "createdb",
+             "-h", "127.0.0.1", "-p", str(port), "-U", "mars", "dagster"])
+        yield f"postgresql+psycopg2://mars@127.0.0.1:{port}/dagster"  # SQLAlchemy 2.1 defaults to psycopg 3
+    finally:
+        subprocess.run([*as_user, str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"],
+                       capture_output=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--partitions", type=int, default=240, help="rover x sol partitions (default 240)")
@@ -98,15 +139,24 @@ def main(argv: list[str] | None = None) -> int:
                          "partition (its default) or one per asset for the whole range (Dagster's "
                          "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS; a failed run then leaves its "
                          "partitions missing rather than failed)")
+    ap.add_argument("--storage", choices=("sqlite", "postgres"), default="sqlite",
+                    help="the Dagster instance's run and event storage: SQLite files in DAGSTER_HOME (the "
+                         "laptop default) or a throwaway PostgreSQL server on 127.0.0.1 through "
+                         "dagster-postgres (the production setup; needs the `bench` extra and the "
+                         "PostgreSQL server binaries)")
     args = ap.parse_args(argv)
     if args.planned_events == "subset":
         os.environ["DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS"] = "1"
 
-    with tempfile.TemporaryDirectory(prefix="mars-backfill-bench-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="mars-backfill-bench-") as tmp, contextlib.ExitStack() as stack:
         tmp_path = Path(tmp)
         home = tmp_path / "home"
         home.mkdir()
-        (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+        instance_yaml = "telemetry:\n  enabled: false\n"
+        if args.storage == "postgres":
+            url = stack.enter_context(_postgres(tmp_path / "pg"))
+            instance_yaml += f"storage:\n  postgres:\n    postgres_url: {url}\n"
+        (home / "dagster.yaml").write_text(instance_yaml)
         os.environ["DAGSTER_HOME"] = str(home)
         from mars_assets.assets.silver import silver_images
         from mars_assets.imaging import ImageStatsPool
@@ -160,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  inside the run, waiting for statistics: {stats_s:6.1f} s")
     print(f"  CPU time of the run's own process (events, reading, hashing, Parquet; not the workers): "
           f"{cpu_run:.1f} s")
-    print(f"  phases ({args.planned_events} planned events), from the run's event log:")
+    print(f"  phases ({args.storage} storage, {args.planned_events} planned events), from the run's event log:")
     for name, seconds, events in phases:
         print(f"    {name:58s} {seconds:6.1f} s  {events:5d} events")
     print(f"compute   the same {len(blobs)} images on a warm {workers}-process pool, one call: {compute_s:6.1f} s "
