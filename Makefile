@@ -24,6 +24,12 @@ demo: install
 test: install
 	$(BIN)/python -m pytest -n auto --dist loadfile
 
+# both benchmarks (issue 5 and issue 7), ~5 minutes; figures are printed, never asserted
+bench: install
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	$(BIN)/python -m benchmarks.image_stats
+	$(BIN)/python -m benchmarks.backfill
+
 ui: install
 	$(BIN)/mars-assets ui --port $(PORT)
 
