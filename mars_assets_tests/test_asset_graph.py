@@ -6,10 +6,12 @@ import json
 
 import dagster as dg
 import duckdb
+import pyarrow.parquet as pq
 import pytest
 
 from mars_assets.cli import run_demo
 from mars_assets.definitions import build_definitions
+from mars_assets.imaging import STATS_VERSION
 from mars_assets.partitions import add_sols, rover_sol_key
 from mars_assets.resources import Warehouse
 from mars_assets.settings import Settings
@@ -43,6 +45,9 @@ def test_small_snapshot_fills_every_layer(demo_run):
     c = counts(wh)
     assert c["silver.photos"] == 16 + 77 + 54
     assert c["silver.images"] == c["silver.image_stats"] == 3  # the 4th image has no sol in its name
+    # every image_stats file says which version of the statistics it holds
+    for f in (wh / "silver/image_stats").rglob("*.parquet"):
+        assert pq.read_schema(f).metadata[b"mars_assets.image_stats_version"] == STATS_VERSION.encode()
     assert c["silver.landing_files"] == 4
     assert c["silver.waypoints"] == 586 + 1304
     assert c["gold.mission_summary"] == 4

@@ -77,7 +77,8 @@ IMAGES_SCHEMA = pa.schema([
 ])
 IMAGE_STATS_TABLE_SCHEMA = pa.schema(
     [("image_id", pa.string()), ("product_id", pa.string()), ("rover", pa.string()), ("sol", pa.int64()),
-     ("camera", pa.string())] + list(IMAGE_STATS_SCHEMA)
+     ("camera", pa.string())] + list(IMAGE_STATS_SCHEMA),
+    metadata=IMAGE_STATS_SCHEMA.metadata,  # mars_assets.image_stats_version, kept in each Parquet file
 )
 
 
