@@ -224,6 +224,20 @@ def test_gray_moments_of_nearly_constant_rgb_stay_accurate():
     assert const["gray_std"] == 0.0 and const["sharpness"] == 0.0
 
 
+@pytest.mark.parametrize("shape", [(37, 53), (53, 37, 3), (2100, 2101, 3), (4200, 4099)],
+                         ids=["gray-odd", "rgb-odd", "rgb-luma-over-16MiB", "gray-over-16MiB"])
+def test_bytes_path_equals_decoded_path_with_and_without_zero_copy_views(shape):
+    # Pillow exports an image zero-copy only when it is one memory block (16 MiB);
+    # larger luma / gray images take the copying fallback. Both must give the same row.
+    yy, xx = np.mgrid[: shape[0], : shape[1]]
+    base = ((xx * 7 + yy * 3) % 251).astype(np.uint8)
+    arr = np.dstack([base, base[::-1], base[:, ::-1]]) if len(shape) == 3 else base
+    arr = np.ascontiguousarray(arr)
+    arr[::97, ::89] = 255  # a few saturated pixels
+    blob = encode(Image.fromarray(arr), "PNG")
+    assert statistics_from_bytes(blob) == image_statistics(decode_image(blob))
+
+
 def test_non_contiguous_pixels_give_the_same_row_as_a_contiguous_copy():
     big = rng_image(12, (30, 40, 3))
     view = big[::2, 1::3]
