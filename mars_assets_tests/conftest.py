@@ -40,6 +40,17 @@ def default_signals() -> None:
         signal.signal(sig, signal.SIG_DFL)
 
 
+def stop_process_group(proc: subprocess.Popen, grace: float) -> None:
+    """Stop a server started with ``start_new_session=True`` and its children: SIGTERM to
+    the process group, SIGKILL if it has not exited after ``grace`` seconds."""
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=grace)
+    except (subprocess.TimeoutExpired, ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
 @pytest.fixture(scope="session")
 def full_demo(tmp_path_factory, worker_id):
     """`mars-assets demo` on the whole bundled snapshot, run once per test session as a user

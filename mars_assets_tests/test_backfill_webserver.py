@@ -6,7 +6,6 @@ cleaned up."""
 import json
 import shutil
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -19,7 +18,7 @@ import pytest
 
 from mars_assets.partitions import add_sols
 from mars_assets.sources.snapshot import bundled_snapshot
-from mars_assets_tests.conftest import default_signals, free_port
+from mars_assets_tests.conftest import default_signals, free_port, stop_process_group
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parent.parent
@@ -91,12 +90,7 @@ def test_graphql_backfill_of_image_statistics_over_24_partitions(tmp_path):
         assert status["status"] == "COMPLETED_SUCCESS", status
         assert status["numPartitions"] == 24
     finally:
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=30)
-        except (subprocess.TimeoutExpired, ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        stop_process_group(proc, grace=30)
 
     with dg.DagsterInstance.from_config(str(home)) as instance:
         for key in (["bronze", "images"], ["silver", "image_stats"]):

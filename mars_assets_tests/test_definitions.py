@@ -1,7 +1,6 @@
 """The code location loads as Dagster tools load it, and the UI starts on loopback."""
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -11,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from mars_assets.definitions import defs
-from mars_assets_tests.conftest import default_signals, free_port
+from mars_assets_tests.conftest import default_signals, free_port, stop_process_group
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -91,8 +90,4 @@ def test_ui_starts_on_loopback(tmp_path):
                 time.sleep(1)
         assert body and "dagster_webserver_version" in body, proc.stdout.read1().decode() if proc.poll() is not None else "timeout"
     finally:
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=20)
-        except (subprocess.TimeoutExpired, ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
+        stop_process_group(proc, grace=20)
