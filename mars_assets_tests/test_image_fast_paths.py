@@ -9,7 +9,7 @@
 * statistics_for_many keeps order, returns decode errors as values and gives
   the same rows serially and on worker processes;
 * memory: tracemalloc peak of image_statistics on a 1600x1200 RGB or gray image stays
-  within 8x the decoded pixels (a memory bound, not a timing).
+  within 5.5x the decoded pixels (a memory bound, not a timing).
 
 References are plain numpy/scipy code in this file, never the code under test.
 """
@@ -272,7 +272,7 @@ def test_threads_with_different_shapes_do_not_share_scratch():
 
 
 @pytest.mark.parametrize("mode", ["RGB", "L"])
-def test_tracemalloc_peak_of_statistics_stays_within_8x_decoded_pixels(mode):
+def test_tracemalloc_peak_of_statistics_stays_within_5_5x_decoded_pixels(mode):
     src = RAW / "ZL0_0038_0670307360_057ECM_N0031392ZCAM08007_1100LUJ.png"
     if src.exists():
         px = np.asarray(Image.open(src).convert(mode))[:1200, :1600]
@@ -280,8 +280,8 @@ def test_tracemalloc_peak_of_statistics_stays_within_8x_decoded_pixels(mode):
         px = rng_image(13, (1200, 1600, 3) if mode == "RGB" else (1200, 1600))
     img = to_pixels(Image.fromarray(np.ascontiguousarray(px)))
     assert img.pixels.shape[:2] == (1200, 1600)
-    # no float32 copy of a gray image: the complex64 half-spectrum (~4 bytes per
-    # pixel) and the Laplacian table (~1) are most of it
+    # no float32 copy of a gray image and no per-shape Laplacian table: the
+    # complex64 half-spectrum (~4 bytes per pixel) is most of it (gray 5.0x, RGB 3.7x)
     clear_caches()  # count the per-shape caches and scratch buffers too
     tracemalloc.start()
     try:
@@ -289,7 +289,7 @@ def test_tracemalloc_peak_of_statistics_stays_within_8x_decoded_pixels(mode):
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert peak / img.pixels.nbytes <= 8.0
+    assert peak / img.pixels.nbytes <= 5.5
 
 
 # ------------------------------------------------------------ statistics_for_many
