@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import hashlib
 import io
 import json
 import random
@@ -406,6 +407,12 @@ def test_graph_bad_images_are_quarantined_and_every_decodable_mode_has_statistic
     images = {i["product_id"]: i for i in rows(wh, "images")}
     good = {name.rsplit(".", 1)[0]: mode for name, (_, mode) in landed_good().items()}
     assert {pid: i["mode"] for pid, i in images.items()} == good
+    # sha256: taken by bronze_images at ingest (its _index.json), the hash of the landed bytes
+    digests = {name.rsplit(".", 1)[0]: hashlib.sha256(data).hexdigest() for name, (data, _) in landed_good().items()}
+    assert {pid: i["sha256"] for pid, i in images.items()} == digests
+    index = json.loads(wh.read_object("bronze/images/rover=curiosity/sol=1/_index.json"))
+    assert {e["product_id"]: e["sha256"] for e in index if e["status"] == "stored"
+            and e["product_id"] in digests} == digests
     stats = rows(wh, "image_stats")
     assert sorted(s["product_id"] for s in stats) == sorted(good)
     assert all(0.0 <= s["brightness_norm"] <= 1.0 for s in stats)

@@ -1,6 +1,7 @@
 """silver_images' batching: batches that span partitions, one batch in flight on real worker
 processes, give exactly the rows of a one-image-at-a-time serial run, partition by partition."""
 
+import hashlib
 import json
 
 from mars_assets.assets.silver import image_tables
@@ -47,6 +48,10 @@ def test_batches_across_partitions_on_processes_equal_serial_rows(tmp_path):
         assert (r1, s1) == (r2, s2)
         assert _strip(images1) == _strip(images2) and stats1 == stats2
         assert [b["reason"] for b in bad1] == [b["reason"] for b in bad2]
+    # this bronze index has no sha256 (written before bronze recorded it): silver hashes the bytes
+    by_name = {f"img_{sol}_{i}.jpg": d for sol, bl in layout.items() for i, d in enumerate(bl)}
+    assert all(im["sha256"] == hashlib.sha256(by_name[im["image_id"]]).hexdigest()
+               for *_, images, _st, _b in batched for im in images)
     counts = {s: (len(i), len(st), len(b)) for _r, s, i, st, b in batched}
     assert counts == {1: (2, 2, 0), 2: (0, 0, 1), 3: (5, 5, 1), 4: (2, 2, 0)}
     assert batched[2][4][0]["reason"].startswith("undecodable")

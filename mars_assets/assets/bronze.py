@@ -5,6 +5,7 @@ Each response body is stored byte for byte as ``<name>.json`` beside ``<name>.me
 """
 
 
+import hashlib
 import json
 import warnings
 from pathlib import PurePosixPath
@@ -147,7 +148,10 @@ def bronze_images(context: dg.AssetExecutionContext, warehouse: Warehouse, landi
 
 def images_of_partition(warehouse: Warehouse, landing: LandingZone, downloader: ImageDownloader, rover: str,
                         sol: int, landed: list, dead_hosts: dict[str, str]) -> list[dict]:
-    """Store one partition's image bytes and ``_index.json`` in bronze; returns the index.
+    """Store one partition's image bytes and ``_index.json`` in bronze; returns the index:
+    one dict per attempt with object, product_id, camera, source, uri, status
+    ("stored" | "missing"), reason and sha256 (hex SHA-256 of the stored bytes, taken here
+    at ingest so that silver need not hash every image again; None when not stored).
 
     ``landed``: ``(path, ProductId)`` of landing-zone files for this partition.
     ``dead_hosts``: hosts that failed to connect earlier in the run (skipped, recorded missing).
@@ -157,10 +161,10 @@ def images_of_partition(warehouse: Warehouse, landing: LandingZone, downloader: 
     for path, pid in landed:
         name = f"{pid.product_id}{PurePosixPath(path).suffix.lower()}"
         entry = {"object": None, "product_id": pid.product_id, "camera": pid.camera, "source": "landing",
-                 "uri": f"landing:{path}", "status": "missing", "reason": None}
+                 "uri": f"landing:{path}", "status": "missing", "reason": None, "sha256": None}
         try:
             objects[name] = landing.read(path)
-            entry.update(object=name, status="stored")
+            entry.update(object=name, status="stored", sha256=hashlib.sha256(objects[name]).hexdigest())
         except FileNotFoundError as exc:
             entry["reason"] = f"landing file vanished: {exc}"
         index.append(entry)
@@ -174,7 +178,7 @@ def images_of_partition(warehouse: Warehouse, landing: LandingZone, downloader: 
         if name in objects:
             continue
         entry = {"object": None, "product_id": photo["product_id"], "camera": photo["camera"],
-                 "source": "download", "uri": url, "status": "missing", "reason": None}
+                 "source": "download", "uri": url, "status": "missing", "reason": None, "sha256": None}
         if rover in MER_ROVERS:
             entry["reason"] = "unavailable: MER gallery images were removed from NASA servers in 2024 (PDS only)"
         elif host in dead_hosts:
@@ -182,7 +186,7 @@ def images_of_partition(warehouse: Warehouse, landing: LandingZone, downloader: 
         else:
             try:
                 objects[name] = downloader.fetch(url)
-                entry.update(object=name, status="stored")
+                entry.update(object=name, status="stored", sha256=hashlib.sha256(objects[name]).hexdigest())
             except ApiError as exc:
                 entry["reason"] = str(exc)
                 if exc.status == 0:

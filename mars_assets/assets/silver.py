@@ -384,7 +384,8 @@ def image_tables(warehouse: Warehouse, partitions: list[tuple[str, int]], submit
                    "camera": entry["camera"]}
             part["images"].append({**key, "source": entry["source"], "uri": entry["uri"], "bytes": len(data),
                                    "width": res["width"], "height": res["height"], "mode": res["mode"],
-                                   "sha256": hashlib.sha256(data).hexdigest(), "ingested_at": now})
+                                   "sha256": entry.get("sha256") or hashlib.sha256(data).hexdigest(),  # index: bronze hashed at ingest
+                                   "ingested_at": now})
             part["stats"].append({**key, **res})
 
     def send() -> None:
