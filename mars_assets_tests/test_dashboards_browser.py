@@ -4,7 +4,9 @@ DevTools Protocol by Playwright, with every non-``file:``/``data:`` request bloc
 
 Asserts per page: no console errors or page errors, every ``.js-plotly-plot`` drew its
 traces, no ``<script src=...>`` and no network request at all, and a non-blank screenshot,
-saved to ``docs/screenshots/<name>.png`` (the pictures docs/DASHBOARDS.md shows).
+saved in the test's temporary folder, or to ``docs/screenshots/<name>.png`` (the pictures
+docs/DASHBOARDS.md shows) when ``MARS_UPDATE_SCREENSHOTS=1``, so a test run leaves the
+working tree as it was.
 The browser tests are ``slow`` (one demo run); the builder tests at the end are not.
 """
 
@@ -23,6 +25,8 @@ from PIL import Image, ImageStat
 
 ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOTS = ROOT / "docs" / "screenshots"
+#: Set to 1 to refresh the screenshots in docs/ (they are otherwise saved under tmp_path).
+UPDATE_SCREENSHOTS = os.environ.get("MARS_UPDATE_SCREENSHOTS") == "1"
 #: The flags the issue asks for (Playwright adds its own automation flags beside them).
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 #: Dashboard slug -> (asset name, least number of plots the demo's data gives it).
@@ -122,7 +126,7 @@ def assert_not_blank(png: bytes) -> Image.Image:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", list(DASHBOARDS))
-def test_dashboard_renders_offline_in_chromium(name, demo_warehouse, browser):
+def test_dashboard_renders_offline_in_chromium(name, demo_warehouse, browser, tmp_path):
     wh, _home = demo_warehouse
     path = wh / "dashboards" / name / "index.html"
     text = path.read_text(encoding="utf-8")
@@ -161,11 +165,12 @@ def test_dashboard_renders_offline_in_chromium(name, demo_warehouse, browser):
 
         png = page.screenshot(full_page=True, animations="disabled")
         img = assert_not_blank(png)
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        out = SCREENSHOTS if UPDATE_SCREENSHOTS else tmp_path
+        out.mkdir(parents=True, exist_ok=True)
         if img.width > SCREENSHOT_WIDTH:
             img = img.resize((SCREENSHOT_WIDTH, round(img.height * SCREENSHOT_WIDTH / img.width)),
                              Image.Resampling.LANCZOS)
-        img.save(SCREENSHOTS / f"{name}.png", optimize=True)
+        img.save(out / f"{name}.png", optimize=True)
     finally:
         page.close()
 
