@@ -382,9 +382,10 @@ def image_tables(warehouse: Warehouse, partitions: list[tuple[str, int]], submit
                 continue
             key = {"image_id": entry["object"], "product_id": entry["product_id"], "rover": rover, "sol": sol,
                    "camera": entry["camera"]}
+            # sha256: bronze_images hashed the bytes at ingest; indexes written before it did get it here
             part["images"].append({**key, "source": entry["source"], "uri": entry["uri"], "bytes": len(data),
                                    "width": res["width"], "height": res["height"], "mode": res["mode"],
-                                   "sha256": entry.get("sha256") or hashlib.sha256(data).hexdigest(),  # index: bronze hashed at ingest
+                                   "sha256": entry.get("sha256") or hashlib.sha256(data).hexdigest(),
                                    "ingested_at": now})
             part["stats"].append({**key, **res})
 
