@@ -226,6 +226,17 @@ def _border_correction(src: np.ndarray, offset: np.float32) -> float:
     return float(np.add.reduce(d * (2.0 * lr - d)))
 
 
+def _hermitian_sum(a: np.ndarray, w: int) -> float:
+    """Full-spectrum sum of a band of rfft columns ``a`` (float32, (rows, W//2+1))
+    of a width-``w`` image: every column counts twice (it stands for its complex
+    conjugate too) except column 0 and, for even ``w``, column W/2. Pairwise
+    float32 sums, returned as a Python float."""
+    s = 2.0 * float(np.add.reduce(a, axis=None)) - float(np.add.reduce(a[:, 0]))
+    if w % 2 == 0:
+        s -= float(np.add.reduce(a[:, -1]))
+    return s
+
+
 ILL_CONDITIONED = 16.0
 """spectral_summary leaves the Laplacian variance to laplacian_variance when
 sum(Lp**2) > ILL_CONDITIONED * sum(Lr**2): the float32 FFT's relative error
@@ -325,16 +336,8 @@ def spectral_summary(src: np.ndarray, offset, nbins: int, hf_cutoff: float) -> S
         np.abs(spec[r0:r1], out=mag)
         if r0 == 0:
             dc = float(mag[0, 0])
-        # Hermitian weights: 2 * all - (column 0) - (column W/2, even W)
-        s = 2.0 * float(np.add.reduce(mag, axis=None)) - float(np.add.reduce(mag[:, 0]))
-        if w % 2 == 0:
-            s -= float(np.add.reduce(mag[:, wr - 1]))
-        abs_sum += s
-        p = np.square(mag, out=power[r0:r1])
-        s = 2.0 * float(np.add.reduce(p, axis=None)) - float(np.add.reduce(p[:, 0]))
-        if w % 2 == 0:
-            s -= float(np.add.reduce(p[:, wr - 1]))
-        power_sum += s
+        abs_sum += _hermitian_sum(mag, w)
+        power_sum += _hermitian_sum(np.square(mag, out=power[r0:r1]), w)
     abs_sum -= dc  # drop DC
     power_sum -= float(power[0, 0])
     del spec
@@ -346,8 +349,8 @@ def spectral_summary(src: np.ndarray, offset, nbins: int, hf_cutoff: float) -> S
     folded = power[:hf]
 
     # Parseval: sum(Lp**2) = sum over the full spectrum of |F|**2 T**2 / n,
-    # here over the folded half with the Hermitian column weights (2 for all
-    # columns but 0 and, for even W, W/2), a band of rows at a time.
+    # here over the folded half with the Hermitian column weights, a band of
+    # rows at a time.
     fa, fb = _laplace_factors(h, w)
     lap_sum = 0.0
     for r0 in range(0, hf, band):
@@ -355,11 +358,7 @@ def spectral_summary(src: np.ndarray, offset, nbins: int, hf_cutoff: float) -> S
         t = mag_buf[: (r1 - r0) * wr].reshape(r1 - r0, wr)
         np.add(fa[r0:r1, None], fb[None, :], out=t)
         np.square(t, out=t)
-        np.multiply(t, folded[r0:r1], out=t)
-        s = 2.0 * float(np.add.reduce(t, axis=None)) - float(np.add.reduce(t[:, 0]))
-        if w % 2 == 0:
-            s -= float(np.add.reduce(t[:, wr - 1]))
-        lap_sum += s
+        lap_sum += _hermitian_sum(np.multiply(t, folded[r0:r1], out=t), w)
     lap_periodic = lap_sum / n
     lap_reflect = lap_periodic + border  # sum(Lr**2)
     # The reflect-mode Laplacian sums to zero (its second differences

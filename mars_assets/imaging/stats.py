@@ -610,8 +610,8 @@ def image_statistics(image: DecodedImage, *, radial_bins: int = 32) -> dict:
 
     Thread-safe. Working memory is per-thread scratch that is kept for the
     next image (one complex64 half-spectrum, ~4 bytes per pixel of the largest
-    recent image, plus 1 byte per pixel for RGB and two ~512 kB bands), and a
-    cached float32 Laplacian table per shape (~1 byte per pixel); see
+    recent image, plus 1 byte per pixel for RGB and two ~512 kB bands), and
+    small cached per-shape vectors (radial-bin runs, Laplacian factors); see
     :func:`mars_assets.imaging.spectrum.clear_caches`.
 
     Raises:
