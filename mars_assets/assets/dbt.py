@@ -7,19 +7,23 @@ through ``meta.dagster.asset_key``; dbt tests are asset checks.
 
 The dbt manifest is prepared (``dbt parse``) when this module is imported and the
 manifest is missing or older than a file of the dbt project, so a fresh clone, CI and
-``dagster definitions validate`` need no separate step.
+``dagster definitions validate`` need no separate step. Processes that import this module
+at the same time (pytest-xdist workers, a code server beside the daemon) parse once, under
+a file lock, and the manifest appears by an atomic rename, so no process reads half of it.
 """
 
 import json
 import os
 import shutil
 import sys
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
+from filelock import FileLock
 
 from mars_assets.partitions import EAGER_OVER_PARTITIONS
 from mars_assets.resources import Warehouse
@@ -37,13 +41,33 @@ def _newest_source_mtime(project_dir: Path) -> float:
     return max(p.stat().st_mtime for p in files if p.exists())
 
 
-def ensure_manifest(project: DbtProject = dbt_project) -> Path:
-    """Run ``dbt parse`` unless ``target/manifest.json`` is newer than every project file."""
+def _manifest_is_current(project: DbtProject) -> bool:
     manifest = project.manifest_path
-    if not manifest.exists() or manifest.stat().st_mtime < _newest_source_mtime(project.project_dir):
-        # what DbtProject.preparer.prepare does, with this environment's dbt executable
-        dbt_resource().cli(["parse", "--quiet"], target_path=project.target_path).wait()
-    return manifest
+    return manifest.exists() and manifest.stat().st_mtime >= _newest_source_mtime(project.project_dir)
+
+
+def ensure_manifest(project: DbtProject = dbt_project) -> Path:
+    """Run ``dbt parse`` unless ``target/manifest.json`` is newer than every project file.
+
+    Safe when several processes call it at once: the parse runs under the file lock
+    ``target/.manifest.lock`` into a private target folder, and its ``manifest.json`` is
+    moved into place with ``os.replace`` (atomic), so a reader sees the old file or the
+    whole new one. Raises ``dagster_dbt.DbtCliInvocationError`` if ``dbt parse`` fails.
+    """
+    if _manifest_is_current(project):
+        return project.manifest_path
+    target = project.manifest_path.parent  # absolute; DbtProject.target_path is relative to the project
+    target.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(target / ".manifest.lock")):
+        if not _manifest_is_current(project):  # another process may have parsed meanwhile
+            scratch = Path(tempfile.mkdtemp(prefix="parse-", dir=target))
+            try:
+                # what DbtProject.preparer.prepare does, with this environment's dbt executable
+                dbt_resource().cli(["parse", "--quiet"], target_path=scratch).wait()
+                os.replace(scratch / "manifest.json", project.manifest_path)
+            finally:
+                shutil.rmtree(scratch, ignore_errors=True)
+    return project.manifest_path
 
 
 def dbt_executable() -> str:
