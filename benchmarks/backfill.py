@@ -61,14 +61,13 @@ def _write_bronze(warehouse, sols: list[int], per_sol: int, frames: list[Path]) 
     for sol in sols:
         objects, index = {}, []
         for j in range(per_sol):
-            src = frames[k % len(frames)]
-            data = blobs[k % len(frames)]
+            f = k % len(frames)
             k += 1
-            name = f"bench_{sol:05d}_{j:02d}{src.suffix.lower()}"
-            objects[name] = data
-            index.append({"object": name, "product_id": src.stem, "camera": "NAVCAM_LEFT", "source": "landing",
+            name = f"bench_{sol:05d}_{j:02d}{frames[f].suffix.lower()}"
+            data = objects[name] = blobs[f]
+            index.append({"object": name, "product_id": frames[f].stem, "camera": "NAVCAM_LEFT", "source": "landing",
                           "uri": f"landing/{name}", "status": "stored", "reason": None,
-                          "sha256": digests[k % len(frames)]})  # bronze_images hashes at ingest
+                          "sha256": digests[f]})  # bronze_images hashes at ingest
             out.append(data)
         objects["_index.json"] = json.dumps(index).encode()
         warehouse.write_objects(f"bronze/images/rover=curiosity/sol={sol}", objects)
