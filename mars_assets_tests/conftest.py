@@ -51,6 +51,17 @@ def stop_process_group(proc: subprocess.Popen, grace: float) -> None:
         proc.wait()
 
 
+@pytest.fixture(autouse=True)
+def _restore_environ():
+    """Put ``os.environ`` back after every test. Code under test sets variables in its own
+    process (the CLI sets DAGSTER_HOME; the dbt asset sets the S3 settings dbt-duckdb reads),
+    and a test must not depend on what an earlier test in the same worker left there."""
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
+
+
 @pytest.fixture(scope="session")
 def full_demo(tmp_path_factory, worker_id):
     """`mars-assets demo` on the whole bundled snapshot, run once per test session as a user

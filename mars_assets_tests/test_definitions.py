@@ -23,9 +23,12 @@ def test_every_layer_has_assets_and_checks():
     assert {"matches_manifest", "statistics_in_range"} <= checks
 
 
-def test_dagster_definitions_validate_passes_on_workspace_yaml():
+def test_dagster_definitions_validate_passes_on_workspace_yaml(tmp_path):
+    # an instance of its own: `make test` exports DAGSTER_HOME=./.dagster_home, which exists
+    # only once `make demo` has run
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path)}
     r = subprocess.run([sys.executable, "-m", "dagster", "definitions", "validate", "-w", "workspace.yaml"],
-                       cwd=ROOT, capture_output=True, text=True, timeout=300)
+                       cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "Validation successful" in r.stdout + r.stderr
 
