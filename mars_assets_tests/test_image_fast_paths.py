@@ -37,6 +37,7 @@ from mars_assets.imaging import (
     statistics_from_bytes,
     to_pixels,
 )
+from mars_assets.imaging.parallel import _chunks, work_estimate
 from mars_assets.imaging.spectrum import clear_caches
 from mars_assets.imaging.stats import _luma
 from mars_assets_tests.test_image_stats import luma32, luma_exact, reference_spectral
@@ -327,6 +328,50 @@ def test_statistics_for_many_on_processes_equals_serial():
             assert isinstance(b, ImageDecodeError) and str(a) == str(b)
         else:
             assert a == b
+
+
+def test_work_estimate_reads_pixels_and_bands_from_the_header():
+    gray = encode(Image.fromarray(rng_image(1, (300, 200))), "PNG")
+    rgb = encode(Image.fromarray(rng_image(2, (300, 200, 3))), "JPEG", quality=50)
+    small_rgb = encode(Image.fromarray(rng_image(3, (30, 20, 3))), "PNG")
+    fixed = work_estimate(b"not an image")
+    assert fixed > 0 and work_estimate(b"") == fixed
+    assert work_estimate(gray) == 300 * 200 + fixed
+    assert work_estimate(rgb) == 300 * 200 * 3 // 2 + fixed  # compressed size plays no part
+    assert fixed < work_estimate(small_rgb) < work_estimate(gray) < work_estimate(rgb)
+
+
+@pytest.mark.parametrize("n, workers", [(1, 2), (5, 2), (12, 2), (33, 2), (40, 3), (300, 2)])
+def test_chunks_give_every_worker_the_same_number_of_equal_chunks(n, workers):
+    work = [1_000_000] * n  # equal images, whatever their compressed size
+    sizes = [100_000 + 7919 * i % 50_000 for i in range(n)]
+    chunks = _chunks(work, sizes, workers, max_blobs=32, max_bytes=32 << 20)
+    assert sorted(i for c in chunks for i in c) == list(range(n))
+    assert all(c == sorted(c) for c in chunks)
+    assert len(chunks) == min(n, -(-max(4 * workers, -(-n // 32)) // workers) * workers)
+    counts = [len(c) for c in chunks]
+    assert max(counts) - min(counts) <= 1 and max(counts) <= 32
+
+
+def test_chunks_balance_mixed_work_largest_first():
+    work = [9, 8, 7, 6, 5, 4, 3, 2, 1, 1, 1, 1, 1, 1, 1, 1] * 2
+    chunks = _chunks(work, [1] * len(work), 2, max_blobs=32, max_bytes=1 << 30)
+    loads = [sum(work[i] for i in c) for c in chunks]
+    assert len(chunks) == 8 and max(loads) - min(loads) <= 1  # LPT on this input is this close
+    # max_blobs raises the number of chunks (10, not 8); equal work is dealt round the chunks
+    assert _chunks([5] * 20, [1] * 20, 2, max_blobs=2, max_bytes=1 << 30) == [[i, i + 10] for i in range(10)]
+    assert len(_chunks([5] * 20, [1 << 20] * 20, 2, max_blobs=32, max_bytes=2 << 20)) == 10  # and max_bytes
+
+
+def test_pool_results_come_back_in_input_order_from_chunks_that_interleave():
+    # sizes that make LPT deal the blobs out of order: the results must still follow the input
+    blobs = [encode(Image.fromarray(rng_image(10 + i, (40 + 9 * (i % 5), 50), high=200)), "PNG") for i in range(13)]
+    blobs.insert(4, b"junk")
+    with ImageStatsPool(workers=2) as pool:
+        out = pool.statistics(blobs)
+    assert isinstance(out[4], ImageDecodeError)
+    assert [r["height"] for i, r in enumerate(out) if i != 4] == [40 + 9 * (i % 5) for i in range(13)]
+    assert out[7] == statistics_from_bytes(blobs[7])
 
 
 def test_image_stats_pool_is_reusable_and_handles_empty_input():
