@@ -320,7 +320,11 @@ class Warehouse(dg.ConfigurableResource):
                       if i.type == pafs.FileType.File and not i.base_name.startswith("."))
 
     def read_object(self, path: str) -> bytes:
-        with self._fs().open_input_stream(self._p(path)) as f:
+        """The whole object at ``<root>/<path>``. On S3 that is one HEAD and one GET: a
+        random-access file knows its size, whereas pyarrow's input stream fetches an object in
+        ranged GETs of 256 KiB (12 round trips for a 3 MB rover PNG). Raises FileNotFoundError
+        (or pyarrow's OSError on S3) if there is no such object."""
+        with self._fs().open_input_file(self._p(path)) as f:
             return f.read()
 
     # -- DuckDB ------------------------------------------------------------------------
