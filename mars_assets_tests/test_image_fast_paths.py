@@ -361,6 +361,9 @@ def test_chunks_balance_mixed_work_largest_first():
     # max_blobs raises the number of chunks (10, not 8); equal work is dealt round the chunks
     assert _chunks([5] * 20, [1] * 20, 2, max_blobs=2, max_bytes=1 << 30) == [[i, i + 10] for i in range(10)]
     assert len(_chunks([5] * 20, [1 << 20] * 20, 2, max_blobs=32, max_bytes=2 << 20)) == 10  # and max_bytes
+    # one costly frame and many cheap thumbnails: the cap on blobs per chunk still holds
+    chunks = _chunks([10_000] + [1] * 99, [1] * 100, 2, max_blobs=13, max_bytes=1 << 30)
+    assert max(len(c) for c in chunks) <= 13 and sorted(i for c in chunks for i in c) == list(range(100))
 
 
 def test_pool_results_come_back_in_input_order_from_chunks_that_interleave():

@@ -140,13 +140,14 @@ def _chunks(work: Sequence[int], sizes: Sequence[int], workers: int, max_blobs: 
     """Blob indexes in chunks of about equal work (``work``: work_estimate of each blob;
     ``sizes``: its bytes).
 
-    The number of chunks is _CHUNKS_PER_WORKER per worker, raised so that no chunk needs more
-    than ``max_blobs`` blobs or ``max_bytes`` bytes, then rounded up to a multiple of
-    ``workers`` (at most one chunk per blob): every worker gets the same number of equal
-    chunks, so none runs dry while another still has a whole chunk to do. Blobs are dealt
-    costliest first, each to the chunk with the least work so far (the longest-processing-time
-    rule, R. L. Graham, "Bounds on multiprocessing timing anomalies", SIAM J. Appl. Math.
-    17(2), 1969); each chunk lists its indexes in input order.
+    The number of chunks is _CHUNKS_PER_WORKER per worker, raised so that the chunks hold
+    ``max_bytes`` bytes or fewer on average and ``max_blobs`` blobs or fewer each, then
+    rounded up to a multiple of ``workers`` (at most one chunk per blob): every worker gets
+    the same number of equal chunks, so none runs dry while another still has a whole chunk
+    to do. Blobs are dealt costliest first, each to the chunk with the least work so far that
+    is not full (the longest-processing-time rule, R. L. Graham, "Bounds on multiprocessing
+    timing anomalies", SIAM J. Appl. Math. 17(2), 1969); each chunk lists its indexes in
+    input order.
     """
     n = len(work)
     k = max(_CHUNKS_PER_WORKER * workers, -(-n // max_blobs), -(-sum(sizes) // max_bytes))
@@ -157,6 +158,8 @@ def _chunks(work: Sequence[int], sizes: Sequence[int], workers: int, max_blobs: 
     members: list[list[int]] = [[] for _ in range(k)]
     for i in sorted(range(n), key=lambda i: -work[i]):
         w, m, c = heapq.heappop(load)
+        while m >= max_blobs:  # a full chunk leaves the heap; k * max_blobs >= n leaves room
+            w, m, c = heapq.heappop(load)
         members[c].append(i)
         heapq.heappush(load, (w + work[i], m + 1, c))
     return [sorted(m) for m in members if m]
