@@ -345,7 +345,7 @@ def test_work_estimate_reads_pixels_and_bands_from_the_header():
 def test_chunks_give_every_worker_the_same_number_of_equal_chunks(n, workers):
     work = [1_000_000] * n  # equal images, whatever their compressed size
     sizes = [100_000 + 7919 * i % 50_000 for i in range(n)]
-    chunks = _chunks(work, sizes, workers, max_blobs=32, max_bytes=32 << 20)
+    chunks = _chunks(work, sum(sizes), workers, max_blobs=32, max_bytes=32 << 20)
     assert sorted(i for c in chunks for i in c) == list(range(n))
     assert all(c == sorted(c) for c in chunks)
     assert len(chunks) == min(n, -(-max(4 * workers, -(-n // 32)) // workers) * workers)
@@ -355,14 +355,14 @@ def test_chunks_give_every_worker_the_same_number_of_equal_chunks(n, workers):
 
 def test_chunks_balance_mixed_work_largest_first():
     work = [9, 8, 7, 6, 5, 4, 3, 2, 1, 1, 1, 1, 1, 1, 1, 1] * 2
-    chunks = _chunks(work, [1] * len(work), 2, max_blobs=32, max_bytes=1 << 30)
+    chunks = _chunks(work, len(work), 2, max_blobs=32, max_bytes=1 << 30)
     loads = [sum(work[i] for i in c) for c in chunks]
     assert len(chunks) == 8 and max(loads) - min(loads) <= 1  # LPT on this input is this close
     # max_blobs raises the number of chunks (10, not 8); equal work is dealt round the chunks
-    assert _chunks([5] * 20, [1] * 20, 2, max_blobs=2, max_bytes=1 << 30) == [[i, i + 10] for i in range(10)]
-    assert len(_chunks([5] * 20, [1 << 20] * 20, 2, max_blobs=32, max_bytes=2 << 20)) == 10  # and max_bytes
+    assert _chunks([5] * 20, 20, 2, max_blobs=2, max_bytes=1 << 30) == [[i, i + 10] for i in range(10)]
+    assert len(_chunks([5] * 20, 20 << 20, 2, max_blobs=32, max_bytes=2 << 20)) == 10  # and max_bytes
     # one costly frame and many cheap thumbnails: the cap on blobs per chunk still holds
-    chunks = _chunks([10_000] + [1] * 99, [1] * 100, 2, max_blobs=13, max_bytes=1 << 30)
+    chunks = _chunks([10_000] + [1] * 99, 100, 2, max_blobs=13, max_bytes=1 << 30)
     assert max(len(c) for c in chunks) <= 13 and sorted(i for c in chunks for i in c) == list(range(100))
 
 

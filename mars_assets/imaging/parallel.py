@@ -135,10 +135,10 @@ def work_estimate(blob: bytes) -> int:
     return pixels + pixels * (bands - 1) // 4 + _FIXED_WORK
 
 
-def _chunks(work: Sequence[int], sizes: Sequence[int], workers: int, max_blobs: int,
+def _chunks(work: Sequence[int], total_bytes: int, workers: int, max_blobs: int,
             max_bytes: int) -> list[list[int]]:
     """Blob indexes in chunks of about equal work (``work``: work_estimate of each blob;
-    ``sizes``: its bytes).
+    ``total_bytes``: the blobs' bytes together), costliest chunk first.
 
     The number of chunks is _CHUNKS_PER_WORKER per worker, raised so that the chunks hold
     ``max_bytes`` bytes or fewer on average and ``max_blobs`` blobs or fewer each, then
@@ -150,19 +150,21 @@ def _chunks(work: Sequence[int], sizes: Sequence[int], workers: int, max_blobs: 
     input order.
     """
     n = len(work)
-    k = max(_CHUNKS_PER_WORKER * workers, -(-n // max_blobs), -(-sum(sizes) // max_bytes))
+    k = max(_CHUNKS_PER_WORKER * workers, -(-n // max_blobs), -(-total_bytes // max_bytes))
     k = min(n, -(-k // workers) * workers)
     if k <= 1:
         return [list(range(n))] if n else []
-    load = [(0, 0, c) for c in range(k)]  # (work, blobs, chunk) as a heap
+    heap = [(0, 0, c) for c in range(k)]  # (work, blobs, chunk)
     members: list[list[int]] = [[] for _ in range(k)]
+    loads = [0] * k
     for i in sorted(range(n), key=lambda i: -work[i]):
-        w, m, c = heapq.heappop(load)
+        w, m, c = heapq.heappop(heap)
         while m >= max_blobs:  # a full chunk leaves the heap; k * max_blobs >= n leaves room
-            w, m, c = heapq.heappop(load)
+            w, m, c = heapq.heappop(heap)
         members[c].append(i)
-        heapq.heappush(load, (w + work[i], m + 1, c))
-    return [sorted(m) for m in members if m]
+        loads[c] = w + work[i]
+        heapq.heappush(heap, (loads[c], m + 1, c))
+    return [sorted(members[c]) for c in sorted(range(k), key=lambda c: -loads[c]) if members[c]]
 
 
 def _mp_context() -> multiprocessing.context.BaseContext:
@@ -182,27 +184,22 @@ def _mp_context() -> multiprocessing.context.BaseContext:
 class PendingStatistics:
     """Statistics started by :meth:`ImageStatsPool.submit`; ``result()`` waits for them."""
 
-    def __init__(self, futures: list, indexes: list[list[int]] | None = None) -> None:
+    def __init__(self, futures: list, indexes: list[list[int]]) -> None:
         self._futures = futures
         self._indexes = indexes  # the blob indexes of each future's chunk
 
     def result(self) -> list[StatsResult]:
         """One result per submitted blob, in order. Raises what a worker raised (other
         than ImageDecodeError, which is returned) and cancels the rest."""
-        chunks: list[list[StatsResult]] = []
+        out: list = [None] * sum(len(i) for i in self._indexes)
         try:
-            for f in self._futures:
-                chunks.append(f.result())
+            for f, idx in zip(self._futures, self._indexes):
+                for i, r in zip(idx, f.result()):
+                    out[i] = r
         except BaseException:
             for f in self._futures:
                 f.cancel()
             raise
-        if self._indexes is None:
-            return [r for chunk in chunks for r in chunk]
-        out: list = [None] * sum(len(i) for i in self._indexes)
-        for idx, chunk in zip(self._indexes, chunks):
-            for i, r in zip(idx, chunk):
-                out[i] = r
         return out
 
 
@@ -265,19 +262,17 @@ class ImageStatsPool:
         radial_bins = _check_radial_bins(radial_bins)
         blobs = list(blobs)
         if not blobs:
-            return PendingStatistics([])
+            return PendingStatistics([], [])
         if chunksize is not None and chunksize < 1:
             raise ValueError(f"chunksize must be >= 1, got {chunksize!r}")
         # About 4 chunks of equal work per worker: few pickle round trips, yet the work
         # left when the first worker runs dry is small.
-        work = [work_estimate(b) for b in blobs]
-        indexes = _chunks(work, [len(b) for b in blobs], self.workers, chunksize or _MAX_CHUNK_BLOBS,
-                          _MAX_CHUNK_BYTES)
+        indexes = _chunks([work_estimate(b) for b in blobs], sum(len(b) for b in blobs), self.workers,
+                          chunksize or _MAX_CHUNK_BLOBS, _MAX_CHUNK_BYTES)
         pool = self._pool()
-        # Costliest chunks first (longest-processing-time-first scheduling).
-        order = sorted(range(len(indexes)), key=lambda c: -sum(work[i] for i in indexes[c]))
-        futures = {c: pool.submit(_run_chunk, [blobs[i] for i in indexes[c]], radial_bins) for c in order}
-        return PendingStatistics([futures[c] for c in range(len(indexes))], indexes)
+        # costliest chunks first (longest-processing-time-first scheduling)
+        futures = [pool.submit(_run_chunk, [blobs[i] for i in idx], radial_bins) for idx in indexes]
+        return PendingStatistics(futures, indexes)
 
     def close(self) -> None:
         """Stop the worker processes (waits for running work)."""
