@@ -164,7 +164,7 @@ def images_of_partition(warehouse: Warehouse, landing: LandingZone, downloader: 
                  "uri": f"landing:{path}", "status": "missing", "reason": None, "sha256": None}
         try:
             objects[name] = landing.read(path)
-            entry.update(object=name, status="stored", sha256=hashlib.sha256(objects[name]).hexdigest())
+            entry.update(object=name, status="stored")
         except FileNotFoundError as exc:
             entry["reason"] = f"landing file vanished: {exc}"
         index.append(entry)
@@ -186,12 +186,15 @@ def images_of_partition(warehouse: Warehouse, landing: LandingZone, downloader: 
         else:
             try:
                 objects[name] = downloader.fetch(url)
-                entry.update(object=name, status="stored", sha256=hashlib.sha256(objects[name]).hexdigest())
+                entry.update(object=name, status="stored")
             except ApiError as exc:
                 entry["reason"] = str(exc)
                 if exc.status == 0:
                     dead_hosts[host] = str(exc)[:200]
         index.append(entry)
+    for entry in index:
+        if entry["status"] == "stored":
+            entry["sha256"] = hashlib.sha256(objects[entry["object"]]).hexdigest()
     objects["_index.json"] = json.dumps(index, indent=1).encode()
     warehouse.write_objects(f"bronze/images/rover={rover}/sol={sol}", objects)
     return index
