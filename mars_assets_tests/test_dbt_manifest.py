@@ -46,9 +46,15 @@ CHILD = textwrap.dedent(
 )
 
 
-def test_concurrent_imports_parse_once_and_all_read_a_whole_manifest(tmp_path):
+def copy_of_the_dbt_project(tmp_path):
+    """The project's dbt folder without its target, logs and catalog (file times kept)."""
     project = tmp_path / "dbt"
     shutil.copytree(DBT_PROJECT_DIR, project, ignore=shutil.ignore_patterns("target", "logs", "*.duckdb*"))
+    return project
+
+
+def test_concurrent_imports_parse_once_and_all_read_a_whole_manifest(tmp_path):
+    project = copy_of_the_dbt_project(tmp_path)
     ready, parses = tmp_path / "ready", tmp_path / "parses.log"
     ready.mkdir()
     env = {**os.environ, "MARS_DBT_PROJECT_DIR": str(project)}
@@ -76,8 +82,7 @@ def test_concurrent_imports_parse_once_and_all_read_a_whole_manifest(tmp_path):
 
 
 def test_a_current_manifest_is_not_parsed_again(tmp_path):
-    project = tmp_path / "dbt"
-    shutil.copytree(DBT_PROJECT_DIR, project, ignore=shutil.ignore_patterns("target", "logs", "*.duckdb*"))
+    project = copy_of_the_dbt_project(tmp_path)
     (project / "target").mkdir()
     # copytree keeps the project files' times; the copied manifest is newer than all of them
     shutil.copy(DBT_PROJECT_DIR / "target" / "manifest.json", project / "target" / "manifest.json")
