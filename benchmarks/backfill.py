@@ -20,8 +20,10 @@ What it does, in a temporary DAGSTER_HOME and local warehouse:
    ``BackfillPolicy.single_run()`` makes the backfill daemon launch it (a run tagged
    with the partition range), through ``dagster.materialize``: run start, reading bronze,
    statistics on the worker processes, Parquet writes, event log, run end;
-4. times the image computation alone: the same blobs through a started, warm
-   ``ImageStatsPool`` with the same worker count (what no orchestration can avoid).
+4. times the image computation alone: the same images through a started, warm
+   ``ImageStatsPool`` with the same worker count (what no orchestration can avoid), handed
+   over as the asset hands them over (``ImageFile``: the workers read the bronze files), and,
+   for reference, as bytes pickled from this process. The share uses the faster of the two.
 
 It prints both and the share of the backfill's wall time spent outside image
 computation, ``1 - compute / backfill`` (target: <= 10 %), plus the time the asset
@@ -52,8 +54,9 @@ QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 SNAPSHOT = Path(__file__).resolve().parents[1] / "mars_assets" / "snapshot" / "images" / "mars-raw-utils"
 
 
-def _write_bronze(warehouse, sols: list[int], per_sol: int, frames: list[Path]) -> list[bytes]:
-    """Bronze image objects + _index.json per sol; returns every blob in backfill order."""
+def _write_bronze(warehouse, sols: list[int], per_sol: int, frames: list[Path]) -> list[tuple[str, bytes]]:
+    """Bronze image objects + _index.json per sol; returns every (object path, blob) in
+    backfill order."""
     blobs = [p.read_bytes() for p in frames]
     digests = [hashlib.sha256(b).hexdigest() for b in blobs]
     out = []
@@ -68,7 +71,7 @@ def _write_bronze(warehouse, sols: list[int], per_sol: int, frames: list[Path]) 
             index.append({"object": name, "product_id": frames[f].stem, "camera": "NAVCAM_LEFT", "source": "landing",
                           "uri": f"landing/{name}", "status": "stored", "reason": None,
                           "sha256": digests[f]})  # bronze_images hashes at ingest
-            out.append(data)
+            out.append((f"bronze/images/rover=curiosity/sol={sol}/{name}", data))
         objects["_index.json"] = json.dumps(index).encode()
         warehouse.write_objects(f"bronze/images/rover=curiosity/sol={sol}", objects)
     return out
@@ -169,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
         (home / "dagster.yaml").write_text(instance_yaml)
         os.environ["DAGSTER_HOME"] = str(home)
         from mars_assets.assets.silver import silver_images
-        from mars_assets.imaging import ImageStatsPool
+        from mars_assets.imaging import ImageFile, ImageStatsPool
         from mars_assets.partitions import add_sols, rover_sol_key
         from mars_assets.settings import Settings
 
@@ -179,7 +182,9 @@ def main(argv: list[str] | None = None) -> int:
         frames = sorted(SNAPSHOT.glob("*"))
         sols = list(range(1, args.partitions + 1))
         t0 = time.perf_counter()
-        blobs = _write_bronze(warehouse, sols, args.images, frames)
+        written = _write_bronze(warehouse, sols, args.images, frames)
+        blobs = [b for _, b in written]
+        files = [ImageFile.at(warehouse.local_file(p)) for p, _ in written]
         print(f"machine   {platform.machine()} {os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}; "
               f"Python {platform.python_version()}, dagster {dg.__version__}")
         print(f"input     {args.partitions} partitions x {args.images} images = {len(blobs)} images, "
@@ -208,12 +213,21 @@ def main(argv: list[str] | None = None) -> int:
             n_parts = meta["partitions"].value
 
         workers = ImageStatsPool(args.workers or None).workers
+        compute = {}
         with ImageStatsPool(workers) as pool:
             pool.start()
             pool.statistics(blobs[: 4 * workers])  # warm
             t0 = time.perf_counter()
-            pool.statistics(blobs)
-            compute_s = time.perf_counter() - t0
+            pool.statistics(files)
+            compute["files"] = time.perf_counter() - t0
+            # a distinct bytes object per image, as the run once read them: a repeated object
+            # would be pickled once per chunk (pickle's memo), not once per image
+            copies = [b[:-1] + b[-1:] for b in blobs]
+            t0 = time.perf_counter()
+            pool.statistics(copies)
+            compute["bytes"] = time.perf_counter() - t0
+            del copies
+        compute_s = min(compute.values())
 
     print(f"backfill  one run, {n_parts} partitions, {rows} image_stats rows: {backfill_s:6.1f} s wall "
           f"({rows / backfill_s:.1f} images/s)")
@@ -224,10 +238,14 @@ def main(argv: list[str] | None = None) -> int:
           f"{args.event_batch_size}), from the run's event log:")
     for name, seconds, events in phases:
         print(f"    {name:58s} {seconds:6.1f} s  {events:5d} events")
-    print(f"compute   the same {len(blobs)} images on a warm {workers}-process pool, one call: {compute_s:6.1f} s "
-          f"({len(blobs) / compute_s:.1f} images/s)")
+    print(f"compute   the same {len(blobs)} images on a warm {workers}-process pool, one call:")
+    print(f"  read by the workers from the bronze files (ImageFile, as the asset hands them over): "
+          f"{compute['files']:6.1f} s ({len(blobs) / compute['files']:.1f} images/s)")
+    print(f"  as bytes in this process, pickled to the workers:                                  "
+          f"{compute['bytes']:6.1f} s ({len(blobs) / compute['bytes']:.1f} images/s)")
     share = 1 - compute_s / backfill_s
-    print(f"share of backfill wall time outside image computation: {share:6.1%}  (target <= 10%: "
+    print(f"share of backfill wall time outside image computation (against the faster of the two): {share:6.1%}  "
+          f"(target <= 10%: "
           f"{'met' if share <= 0.10 else 'NOT met'})")
     return 0
 

@@ -30,6 +30,7 @@ from mars_assets.imaging import (
     IMAGE_STATS_SCHEMA,
     DecodedImage,
     ImageDecodeError,
+    ImageFile,
     ImageStatsPool,
     decode_image,
     image_statistics,
@@ -386,6 +387,29 @@ def test_image_stats_pool_is_reusable_and_handles_empty_input():
     assert first[0] == statistics_from_bytes(blobs[0])
     assert len(second[1]["radial_power"]) == 8
     assert isinstance(first[2], ImageDecodeError)
+
+
+def test_image_files_are_read_by_the_process_that_computes_them(tmp_path):
+    blobs = _mixed_blobs()
+    files = []
+    for i, blob in enumerate(blobs):
+        (tmp_path / f"{i}.img").write_bytes(blob)
+        files.append(ImageFile.at(tmp_path / f"{i}.img"))
+    assert [len(f) for f in files] == [len(b) for b in blobs]  # byte totals count the files' sizes
+    assert [work_estimate(f) for f in files] == [work_estimate(b) for b in blobs]
+    assert work_estimate(ImageFile(str(tmp_path / "gone.jpg"), 10)) == work_estimate(b"")
+    expected = statistics_for_many(blobs, workers=1)
+    for out in (statistics_for_many(files, workers=1),
+                statistics_for_many(files, workers=2, min_parallel_bytes=0, chunksize=2),
+                statistics_for_many([*files[:3], *blobs[3:]], workers=2, min_parallel_bytes=0)):  # mixed
+        assert [str(r) if isinstance(r, ImageDecodeError) else r for r in out] == \
+            [str(r) if isinstance(r, ImageDecodeError) else r for r in expected]
+    # a file that is gone is an error of the caller's, raised (not a decode error, not skipped)
+    gone = ImageFile(str(tmp_path / "gone.jpg"), 10)
+    with pytest.raises(FileNotFoundError):
+        statistics_for_many([files[0], gone], workers=1)
+    with ImageStatsPool(workers=2) as pool, pytest.raises(FileNotFoundError):
+        pool.statistics([files[0], gone, files[2]])
 
 
 def test_statistics_for_many_validates_arguments_before_work():

@@ -5,6 +5,7 @@ import hashlib
 import json
 
 from mars_assets.assets.silver import image_tables
+from mars_assets.imaging import ImageFile
 from mars_assets.resources import Warehouse
 from mars_assets.resources.compute import ImageStatsCompute
 from mars_assets.sources.snapshot import bundled_snapshot
@@ -12,13 +13,14 @@ from mars_assets.sources.snapshot import bundled_snapshot
 BROWSE = sorted((bundled_snapshot() / "images/msl_deep_mars_browse").glob("*.JPG"))
 
 
-def _bronze(wh: Warehouse, sol: int, blobs: list[bytes], missing: int = 0) -> None:
+def _bronze(wh: Warehouse, sol: int, blobs: list[bytes], missing: int = 0, sha256: bool = False) -> None:
     objects, index = {}, []
     for i, data in enumerate(blobs):
         name = f"img_{sol}_{i}.jpg"
         objects[name] = data
         index.append({"object": name, "product_id": f"P{sol}_{i}", "camera": "MAHLI", "source": "landing",
-                      "uri": f"landing/{name}", "status": "stored", "reason": None})
+                      "uri": f"landing/{name}", "status": "stored", "reason": None,
+                      **({"sha256": hashlib.sha256(data).hexdigest()} if sha256 else {})})
     for i in range(missing):
         index.append({"object": None, "product_id": f"M{sol}_{i}", "camera": "MAHLI", "source": "download",
                       "uri": f"https://mars.nasa.gov/x/{i}.jpg", "status": "missing", "reason": "HTTP 404"})
@@ -55,3 +57,43 @@ def test_batches_across_partitions_on_processes_equal_serial_rows(tmp_path):
     counts = {s: (len(i), len(st), len(b)) for _r, s, i, st, b in batched}
     assert counts == {1: (2, 2, 0), 2: (0, 0, 1), 3: (5, 5, 1), 4: (2, 2, 0)}
     assert batched[2][4][0]["reason"].startswith("undecodable")
+
+
+def test_local_bronze_images_go_to_the_workers_as_files(tmp_path):
+    """With the SHA-256 in the bronze index (as bronze_images writes it) a local warehouse hands
+    each image over as an ImageFile, so the run process never reads or pickles its bytes; the
+    rows are those computed from the bytes."""
+    wh = Warehouse(root=str(tmp_path))
+    blobs = [p.read_bytes() for p in BROWSE[:5]] + [b"<html>not an image</html>"]
+    _bronze(wh, 1, blobs[:3], sha256=True)
+    _bronze(wh, 2, blobs[3:], sha256=True)
+    _bronze(wh, 3, blobs[:2])  # an index from before bronze hashed its images: bytes, hashed here
+    partitions = [("curiosity", s) for s in (1, 2, 3)]
+    handed = []
+
+    with ImageStatsCompute(workers=2, min_parallel_bytes=0).session() as submit:
+        def recording(items):
+            handed.extend(items)
+            return submit(items)
+
+        out = list(image_tables(wh, partitions, recording, batch_images=4))
+    with ImageStatsCompute(workers=1).session() as submit:
+        expected = list(image_tables(wh, partitions, lambda items: submit(
+            [i.read() if isinstance(i, ImageFile) else i for i in items])))
+
+    assert [type(i) for i in handed] == [ImageFile] * 6 + [bytes] * 2
+    assert [len(i) for i in handed] == [len(b) for b in blobs] + [len(b) for b in blobs[:2]]
+    assert all(i.path.startswith(str(tmp_path)) for i in handed[:6])
+    for got, want in zip(out, expected):
+        assert got[:2] == want[:2] and _strip(got[2]) == _strip(want[2]) and got[3] == want[3]
+        assert [b["reason"] for b in got[4]] == [b["reason"] for b in want[4]]
+    assert [im["bytes"] for im in out[0][2]] == [len(b) for b in blobs[:3]]
+    assert [im["sha256"] for *_, images, _s, _b in out for im in images] == \
+        [hashlib.sha256(b).hexdigest() for b in blobs[:5] + blobs[:2]]
+    bad = out[1][4][0]
+    assert bad["reason"].startswith("undecodable") and json.loads(bad["raw"])["bytes"] == len(blobs[5])
+
+
+def test_s3_warehouse_has_no_local_files():
+    assert Warehouse(root="s3://bucket/prefix").local_file("bronze/x.jpg") is None
+    assert Warehouse(root="/data/wh").local_file("bronze/x.jpg") == "/data/wh/bronze/x.jpg"

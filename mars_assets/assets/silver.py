@@ -15,7 +15,7 @@ from typing import Any
 import dagster as dg
 import pyarrow as pa
 
-from mars_assets.imaging import IMAGE_STATS_SCHEMA
+from mars_assets.imaging import IMAGE_STATS_SCHEMA, ImageFile
 from mars_assets.partitions import EAGER_OVER_PARTITIONS, ROVERS, rover_sol_of, rover_sol_of_key, rover_sol_partitions
 from mars_assets.resources import LandingZone, Warehouse
 from mars_assets.resources.compute import ImageStatsCompute
@@ -341,15 +341,23 @@ IMAGE_BATCH_BYTES = 64 << 20
 
 
 def _image_rows(warehouse: Warehouse, rover: str, sol: int, now: dt.datetime):
-    """Yield ``(kind, row_or_blob)`` for one partition's bronze image index."""
+    """Yield ``(kind, row_or_blob)`` for one partition's bronze image index: a quarantine row,
+    or ``(entry, image)`` with the image as an ImageFile (local warehouse, SHA-256 in the index:
+    the statistics worker reads the file) or as its bytes (S3, or an index written before
+    bronze_images hashed its images)."""
     prefix = f"bronze/images/rover={rover}/sol={sol}"
     index = json.loads(warehouse.read_object(f"{prefix}/_index.json")) if "_index.json" in warehouse.list_objects(prefix) else []
     for entry in index:
         if entry["status"] != "stored":
             yield "bad", _quarantine(rover, sol, entry["product_id"], entry["source"],
                                      f"{entry['status']}: {entry['reason']}", {"uri": entry["uri"]})
+            continue
+        path = f"{prefix}/{entry['object']}"
+        local = warehouse.local_file(path)
+        if local is not None and entry.get("sha256"):
+            yield "blob", (entry, ImageFile.at(local))
         else:
-            yield "blob", (entry, warehouse.read_object(f"{prefix}/{entry['object']}"))
+            yield "blob", (entry, warehouse.read_object(path))
 
 
 def image_tables(warehouse: Warehouse, partitions: list[tuple[str, int]], submit,
@@ -357,7 +365,7 @@ def image_tables(warehouse: Warehouse, partitions: list[tuple[str, int]], submit
     """Yield ``(rover, sol, images, image_stats, quarantine)`` row lists for each rover × sol
     of ``partitions``, in order, from its bronze images.
 
-    Images go to ``submit(list[bytes]) -> handle`` (``handle.result()``: one stats dict or
+    Images go to ``submit(list[ImageInput]) -> handle`` (``handle.result()``: one stats dict or
     exception per blob, see ImageStatsCompute.session) in batches of up to ``batch_images``
     images / ``batch_bytes`` encoded bytes that span partitions, with one batch in flight
     while the next is read and finished partitions are written by the caller, so the
@@ -382,7 +390,8 @@ def image_tables(warehouse: Warehouse, partitions: list[tuple[str, int]], submit
                 continue
             key = {"image_id": entry["object"], "product_id": entry["product_id"], "rover": rover, "sol": sol,
                    "camera": entry["camera"]}
-            # sha256: bronze_images hashed the bytes at ingest; indexes written before it did get it here
+            # sha256: bronze_images hashed the bytes at ingest; images of indexes written before it
+            # did come as bytes (_image_rows) and are hashed here
             part["images"].append({**key, "source": entry["source"], "uri": entry["uri"], "bytes": len(data),
                                    "width": res["width"], "height": res["height"], "mode": res["mode"],
                                    "sha256": entry.get("sha256") or hashlib.sha256(data).hexdigest(),

@@ -2,6 +2,8 @@
 
 from mars_assets.imaging.parallel import (
     DEFAULT_MIN_PARALLEL_BYTES,
+    ImageFile,
+    ImageInput,
     ImageStatsPool,
     StatsResult,
     statistics_for_many,
@@ -26,6 +28,8 @@ __all__ = [
     "STATS_VERSION",
     "DecodedImage",
     "ImageDecodeError",
+    "ImageFile",
+    "ImageInput",
     "ImageStatsPool",
     "decode_image",
     "image_statistics",

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 import dagster as dg
 from pydantic import Field
 
-from mars_assets.imaging import DEFAULT_MIN_PARALLEL_BYTES, ImageStatsPool, StatsResult
+from mars_assets.imaging import DEFAULT_MIN_PARALLEL_BYTES, ImageInput, ImageStatsPool, StatsResult
 from mars_assets.imaging.parallel import statistics_or_error
 
 
@@ -32,7 +32,8 @@ class ImageStatsCompute(dg.ConfigurableResource):
 
     @contextmanager
     def session(self) -> Iterator:
-        """A ``submit(list[bytes]) -> handle`` callable, valid inside the ``with`` block;
+        """A ``submit(list[ImageInput]) -> handle`` callable (bytes or ImageFile; an ImageFile
+        counts its size), valid inside the ``with`` block;
         ``handle.result()`` is the list of results (a stats row dict or the ImageDecodeError)
         in input order. Batches of at least ``min_parallel_bytes`` go to the worker pool and
         compute while the caller goes on; smaller ones are computed in this process at
@@ -40,7 +41,7 @@ class ImageStatsCompute(dg.ConfigurableResource):
         block ends (one run reuses it across partitions)."""
         pool = ImageStatsPool(self.workers or None)
 
-        def submit(blobs: list[bytes]):
+        def submit(blobs: list[ImageInput]):
             if pool.workers == 1 or len(blobs) < 2 or sum(len(b) for b in blobs) < self.min_parallel_bytes:
                 return _InProcess(blobs)
             return pool.submit(blobs)
@@ -54,7 +55,7 @@ class ImageStatsCompute(dg.ConfigurableResource):
 class _InProcess:
     """A batch computed serially when its result is asked for."""
 
-    def __init__(self, blobs: list[bytes]) -> None:
+    def __init__(self, blobs: list[ImageInput]) -> None:
         self._blobs = blobs
 
     def result(self) -> list[StatsResult]:

@@ -319,6 +319,11 @@ class Warehouse(dg.ConfigurableResource):
         return sorted(i.path[len(folder) + 1:] for i in infos
                       if i.type == pafs.FileType.File and not i.base_name.startswith("."))
 
+    def local_file(self, path: str) -> str | None:
+        """The absolute filesystem path of the object ``<root>/<path>`` when the warehouse is a
+        local folder (whether or not the object exists), else None (S3)."""
+        return None if self.is_s3 else self._p(path)
+
     def read_object(self, path: str) -> bytes:
         """The whole object at ``<root>/<path>``. On S3 that is one HEAD and one GET: a
         random-access file knows its size, whereas pyarrow's input stream fetches an object in
