@@ -102,6 +102,15 @@ def test_reading_an_object_takes_one_get(s3_env, caplog):
     assert [m[1] for m in requests if m and m[2] == path] == ["HEAD", "GET"]
 
 
+def test_s3_filesystem_and_its_connections_are_reused(s3_env):
+    """One pyarrow S3 filesystem per endpoint and credentials in a process: its connections
+    are reused from one object to the next (a new filesystem per call opened a new one)."""
+    wh = warehouse(s3_env, "reuse")
+    assert wh._fs() is wh._fs() is warehouse(s3_env, "elsewhere")._fs()
+    other = wh.model_copy(update={"s3": wh.s3.model_copy(update={"aws_secret_access_key": "another"})})
+    assert other._fs() is not wh._fs()
+
+
 _WRITER = """
 import sys, numpy as np, pyarrow as pa
 from mars_assets.settings import Settings

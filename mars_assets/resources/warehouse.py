@@ -34,6 +34,7 @@ cannot live on S3. Only one process may hold it read-write at a time.
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 import uuid
@@ -74,6 +75,17 @@ def load_httpfs(con: duckdb.DuckDBPyConnection) -> None:
         return
     duckdb_ext.init(con)
     con.execute("LOAD httpfs")
+
+
+@functools.lru_cache(maxsize=8)
+def _s3_filesystem(key: str | None, secret: str | None, token: str | None, region: str, host: str | None,
+                   scheme: str, vhost: bool) -> pafs.S3FileSystem:
+    """A pyarrow S3 filesystem (thread-safe) for these settings, kept for reuse (see Warehouse._fs);
+    the secrets stay in this process's memory, as they do in the S3 client itself."""
+    return pafs.S3FileSystem(
+        access_key=key, secret_key=secret, session_token=token, region=region, endpoint_override=host,
+        scheme=scheme, force_virtual_addressing=vhost, connect_timeout=10, request_timeout=60,
+    )
 
 
 class Warehouse(dg.ConfigurableResource):
@@ -140,16 +152,16 @@ class Warehouse(dg.ConfigurableResource):
         return self.s3_url_style or ("path" if self._s3().endpoint_url else "vhost")
 
     def _fs(self) -> pafs.FileSystem:
+        """The pyarrow filesystem of the root. On S3 one filesystem per endpoint and credentials
+        is kept for the process (_s3_filesystem), so its connections are reused from call to call
+        instead of a new connection (and TLS handshake) for every object; credentials are looked
+        up on every call, so rotated ones give a new filesystem."""
         if not self.is_s3:
             return pafs.LocalFileSystem()
         key, secret, token = self._credentials()
         host, scheme = self._endpoint()
-        return pafs.S3FileSystem(
-            access_key=key, secret_key=secret, session_token=token,
-            region=self._s3().region_name or "us-east-1", endpoint_override=host, scheme=scheme,
-            force_virtual_addressing=self._url_style() == "vhost" and host is not None,
-            connect_timeout=10, request_timeout=60,
-        )
+        return _s3_filesystem(key, secret, token, self._s3().region_name or "us-east-1", host, scheme,
+                              self._url_style() == "vhost" and host is not None)
 
     @staticmethod
     def partition_dir(partition: Mapping[str, Any] | None) -> str:
