@@ -68,9 +68,18 @@ def _write_bronze(warehouse, sols: list[int], per_sol: int, frames: list[Path]) 
             k += 1
             name = f"bench_{sol:05d}_{j:02d}{frames[f].suffix.lower()}"
             data = objects[name] = blobs[f]
-            index.append({"object": name, "product_id": frames[f].stem, "camera": "NAVCAM_LEFT", "source": "landing",
-                          "uri": f"landing/{name}", "status": "stored", "reason": None,
-                          "sha256": digests[f]})  # bronze_images hashes at ingest
+            index.append(
+                {
+                    "object": name,
+                    "product_id": frames[f].stem,
+                    "camera": "NAVCAM_LEFT",
+                    "source": "landing",
+                    "uri": f"landing/{name}",
+                    "status": "stored",
+                    "reason": None,
+                    "sha256": digests[f],
+                }
+            )  # bronze_images hashes at ingest
             out.append((f"bronze/images/rover=curiosity/sol={sol}/{name}", data))
         objects["_index.json"] = json.dumps(index).encode()
         warehouse.write_objects(f"bronze/images/rover=curiosity/sol={sol}", objects)
@@ -103,8 +112,10 @@ def _postgres(base: Path):
     """A throwaway PostgreSQL server on 127.0.0.1 (data in ``base``), stopped on exit;
     yields its URL. Needs the PostgreSQL server binaries (Debian: ``postgresql``);
     as root, the server runs as the ``postgres`` user (it refuses root)."""
-    bindir = Path(subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True).stdout.strip()
-                  or "/usr/lib/postgresql/15/bin")
+    bindir = Path(
+        subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True).stdout.strip()
+        or "/usr/lib/postgresql/15/bin"
+    )
     if not (bindir / "initdb").exists():
         candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
         if not candidates:
@@ -118,21 +129,45 @@ def _postgres(base: Path):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
+
     def run(cmd: list[str]) -> None:
         res = subprocess.run(cmd, capture_output=True, text=True)
         if res.returncode:
             raise SystemExit(f"{Path(cmd[len(as_user)]).name} failed ({res.returncode}): {res.stderr.strip()}")
 
     run([*as_user, str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "mars", "-E", "UTF8"])
-    run([*as_user, str(bindir / "pg_ctl"), "-D", str(data), "-w", "-l", str(base / "pg.log"), "-o",
-         f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=on", "start"])
+    run(
+        [
+            *as_user,
+            str(bindir / "pg_ctl"),
+            "-D",
+            str(data),
+            "-w",
+            "-l",
+            str(base / "pg.log"),
+            "-o",
+            f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=on",
+            "start",
+        ]
+    )
     try:
-        run([str(bindir / "createdb") if (bindir / "createdb").exists() else "createdb",
-             "-h", "127.0.0.1", "-p", str(port), "-U", "mars", "dagster"])
+        run(
+            [
+                str(bindir / "createdb") if (bindir / "createdb").exists() else "createdb",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                "-U",
+                "mars",
+                "dagster",
+            ]
+        )
         yield f"postgresql+psycopg2://mars@127.0.0.1:{port}/dagster"  # SQLAlchemy 2.1 defaults to psycopg 3
     finally:
-        subprocess.run([*as_user, str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"],
-                       capture_output=True)
+        subprocess.run(
+            [*as_user, str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"], capture_output=True
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -140,21 +175,34 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--partitions", type=int, default=240, help="rover x sol partitions (default 240)")
     ap.add_argument("--images", type=int, default=10, help="images per partition (default 10, the download cap)")
     ap.add_argument("--workers", type=int, default=0, help="worker processes (default 0 = every core)")
-    ap.add_argument("--planned-events", choices=("per-partition", "subset"), default="per-partition",
-                    help="how Dagster records the run's planned materializations: one event per asset "
-                         "partition (its default) or one per asset for the whole range (Dagster's "
-                         "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS; a failed run then leaves its "
-                         "partitions missing rather than failed)")
-    ap.add_argument("--storage", choices=("sqlite", "postgres"), default="sqlite",
-                    help="the Dagster instance's run and event storage: SQLite files in DAGSTER_HOME (the "
-                         "laptop default) or a throwaway PostgreSQL server on 127.0.0.1 through "
-                         "dagster-postgres (the production setup; needs the `bench` extra and the "
-                         "PostgreSQL server binaries)")
-    ap.add_argument("--event-batch-size", type=int, default=0, metavar="N",
-                    help="Dagster's DAGSTER_EVENT_BATCH_SIZE: store a run's planned and materialization "
-                         "events in batches of up to N (default 0: one write per event, Dagster's default). "
-                         "dagster-postgres writes a batch of materializations in one INSERT; the SQLite "
-                         "storage still writes them one by one")
+    ap.add_argument(
+        "--planned-events",
+        choices=("per-partition", "subset"),
+        default="per-partition",
+        help="how Dagster records the run's planned materializations: one event per asset "
+        "partition (its default) or one per asset for the whole range (Dagster's "
+        "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS; a failed run then leaves its "
+        "partitions missing rather than failed)",
+    )
+    ap.add_argument(
+        "--storage",
+        choices=("sqlite", "postgres"),
+        default="sqlite",
+        help="the Dagster instance's run and event storage: SQLite files in DAGSTER_HOME (the "
+        "laptop default) or a throwaway PostgreSQL server on 127.0.0.1 through "
+        "dagster-postgres (the production setup; needs the `bench` extra and the "
+        "PostgreSQL server binaries)",
+    )
+    ap.add_argument(
+        "--event-batch-size",
+        type=int,
+        default=0,
+        metavar="N",
+        help="Dagster's DAGSTER_EVENT_BATCH_SIZE: store a run's planned and materialization "
+        "events in batches of up to N (default 0: one write per event, Dagster's default). "
+        "dagster-postgres writes a batch of materializations in one INSERT; the SQLite "
+        "storage still writes them one by one",
+    )
     args = ap.parse_args(argv)
     if args.event_batch_size:
         os.environ["DAGSTER_EVENT_BATCH_SIZE"] = str(args.event_batch_size)
@@ -176,8 +224,9 @@ def main(argv: list[str] | None = None) -> int:
         from mars_assets.partitions import add_sols, rover_sol_key
         from mars_assets.settings import Settings
 
-        settings = Settings(warehouse=str(tmp_path / "warehouse"), landing=str(tmp_path / "landing"),
-                            image_workers=args.workers)
+        settings = Settings(
+            warehouse=str(tmp_path / "warehouse"), landing=str(tmp_path / "landing"), image_workers=args.workers
+        )
         warehouse = settings.warehouse_resource(resolved=True)
         frames = sorted(SNAPSHOT.glob("*"))
         sols = list(range(1, args.partitions + 1))
@@ -185,11 +234,15 @@ def main(argv: list[str] | None = None) -> int:
         written = _write_bronze(warehouse, sols, args.images, frames)
         blobs = [b for _, b in written]
         files = [ImageFile.at(warehouse.local_file(p)) for p, _ in written]
-        print(f"machine   {platform.machine()} {os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}; "
-              f"Python {platform.python_version()}, dagster {dg.__version__}")
-        print(f"input     {args.partitions} partitions x {args.images} images = {len(blobs)} images, "
-              f"{sum(map(len, blobs)) / 2**20:.0f} MiB ({len(frames)} real frames cycled); "
-              f"bronze written in {time.perf_counter() - t0:.1f} s")
+        print(
+            f"machine   {platform.machine()} {os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}; "
+            f"Python {platform.python_version()}, dagster {dg.__version__}"
+        )
+        print(
+            f"input     {args.partitions} partitions x {args.images} images = {len(blobs)} images, "
+            f"{sum(map(len, blobs)) / 2**20:.0f} MiB ({len(frames)} real frames cycled); "
+            f"bronze written in {time.perf_counter() - t0:.1f} s"
+        )
 
         resources = settings.resources()
         resources.pop("dbt")
@@ -198,9 +251,13 @@ def main(argv: list[str] | None = None) -> int:
             start, end = rover_sol_key("curiosity", sols[0]), rover_sol_key("curiosity", sols[-1])
             ru0 = resource.getrusage(resource.RUSAGE_SELF)
             t0 = time.perf_counter()
-            result = dg.materialize([silver_images], instance=instance, resources=resources, run_config=QUIET, tags={
-                "dagster/asset_partition_range_start": str(start),
-                "dagster/asset_partition_range_end": str(end)})
+            result = dg.materialize(
+                [silver_images],
+                instance=instance,
+                resources=resources,
+                run_config=QUIET,
+                tags={"dagster/asset_partition_range_start": str(start), "dagster/asset_partition_range_end": str(end)},
+            )
             backfill_s = time.perf_counter() - t0
             ru1 = resource.getrusage(resource.RUSAGE_SELF)
             cpu_run = (ru1.ru_utime + ru1.ru_stime) - (ru0.ru_utime + ru0.ru_stime)
@@ -229,24 +286,33 @@ def main(argv: list[str] | None = None) -> int:
             del copies
         compute_s = min(compute.values())
 
-    print(f"backfill  one run, {n_parts} partitions, {rows} image_stats rows: {backfill_s:6.1f} s wall "
-          f"({rows / backfill_s:.1f} images/s)")
+    print(
+        f"backfill  one run, {n_parts} partitions, {rows} image_stats rows: {backfill_s:6.1f} s wall "
+        f"({rows / backfill_s:.1f} images/s)"
+    )
     print(f"  inside the run, waiting for statistics: {stats_s:6.1f} s")
-    print(f"  CPU time of the run's own process (events, reading, hashing, Parquet; not the workers): "
-          f"{cpu_run:.1f} s")
-    print(f"  phases ({args.storage} storage, {args.planned_events} planned events, event batch size "
-          f"{args.event_batch_size}), from the run's event log:")
+    print(f"  CPU time of the run's own process (events, reading, hashing, Parquet; not the workers): {cpu_run:.1f} s")
+    print(
+        f"  phases ({args.storage} storage, {args.planned_events} planned events, event batch size "
+        f"{args.event_batch_size}), from the run's event log:"
+    )
     for name, seconds, events in phases:
         print(f"    {name:58s} {seconds:6.1f} s  {events:5d} events")
     print(f"compute   the same {len(blobs)} images on a warm {workers}-process pool, one call:")
-    print(f"  read by the workers from the bronze files (ImageFile, as the asset hands them over): "
-          f"{compute['files']:6.1f} s ({len(blobs) / compute['files']:.1f} images/s)")
-    print(f"  as bytes in this process, pickled to the workers:                                  "
-          f"{compute['bytes']:6.1f} s ({len(blobs) / compute['bytes']:.1f} images/s)")
+    print(
+        f"  read by the workers from the bronze files (ImageFile, as the asset hands them over): "
+        f"{compute['files']:6.1f} s ({len(blobs) / compute['files']:.1f} images/s)"
+    )
+    print(
+        f"  as bytes in this process, pickled to the workers:                                  "
+        f"{compute['bytes']:6.1f} s ({len(blobs) / compute['bytes']:.1f} images/s)"
+    )
     share = 1 - compute_s / backfill_s
-    print(f"share of backfill wall time outside image computation (against the faster of the two): {share:6.1%}  "
-          f"(target <= 10%: "
-          f"{'met' if share <= 0.10 else 'NOT met'})")
+    print(
+        f"share of backfill wall time outside image computation (against the faster of the two): {share:6.1%}  "
+        f"(target <= 10%: "
+        f"{'met' if share <= 0.10 else 'NOT met'})"
+    )
     return 0
 
 

@@ -234,8 +234,12 @@ def memory_ratios(tuned: bool) -> list[tuple[str, float, float]] | None:
         for name, blob in cases:
             f = Path(tmp) / "image.jpg"
             f.write_bytes(blob)
-            res = subprocess.run([sys.executable, "-c", _RSS_PROBE, str(f), "tuned" if tuned else "default",
-                                  str(small)], capture_output=True, text=True, check=True)
+            res = subprocess.run(
+                [sys.executable, "-c", _RSS_PROBE, str(f), "tuned" if tuned else "default", str(small)],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
             nbytes, cold_kib, warm_kib = map(int, res.stdout.split())
             out.append((name, cold_kib * 1024 / nbytes, warm_kib * 1024 / nbytes))
     return out
@@ -261,11 +265,15 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     tuned = False if args.default_malloc else tune_allocator()
     load0 = os.getloadavg()
-    print(f"machine : {platform.machine()} {os.cpu_count()} cpus, Python {platform.python_version()}, "
-          f"numpy {np.__version__}, scipy {scipy.__version__}, Pillow {PIL.__version__}, "
-          f"OpenCV {cv2.__version__ if cv2 is not None else 'absent (baseline decodes with Pillow)'}")
-    print(f"serial  : this process, allocator {'tuned like the workers' if tuned else 'default'}; "
-          f"best of {args.reps} runs; load average before {load0[0]:.2f} {load0[1]:.2f} {load0[2]:.2f}")
+    print(
+        f"machine : {platform.machine()} {os.cpu_count()} cpus, Python {platform.python_version()}, "
+        f"numpy {np.__version__}, scipy {scipy.__version__}, Pillow {PIL.__version__}, "
+        f"OpenCV {cv2.__version__ if cv2 is not None else 'absent (baseline decodes with Pillow)'}"
+    )
+    print(
+        f"serial  : this process, allocator {'tuned like the workers' if tuned else 'default'}; "
+        f"best of {args.reps} runs; load average before {load0[0]:.2f} {load0[1]:.2f} {load0[2]:.2f}"
+    )
     sets = image_sets(args.gray, args.colour)
     tmp = tempfile.TemporaryDirectory(prefix="mars-image-stats-bench-")
     files = {}  # the same images as files, handed over by path as silver_images hands local bronze
@@ -281,9 +289,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         cores = effective_cores(pool)
         print(f"cores   : {args.workers} workers got {cores:.2f} cores' worth of CPU in a 1 s all-busy probe")
         print()
-        head = (f"{'images':18s} {'n':>4s} | {'a seed':>8s} {'b floor':>8s} {'c serial':>9s} "
-                f"{'c all':>8s} {'c files':>8s} {'c many*':>8s} | {'c/a':>6s} {'c/floor':>7s} {'par x':>6s} "
-                f"{'files x':>7s}")
+        head = (
+            f"{'images':18s} {'n':>4s} | {'a seed':>8s} {'b floor':>8s} {'c serial':>9s} "
+            f"{'c all':>8s} {'c files':>8s} {'c many*':>8s} | {'c/a':>6s} {'c/floor':>7s} {'par x':>6s} "
+            f"{'files x':>7s}"
+        )
         print(head + "    (images/s)")
         print("-" * len(head))
         rows = {}
@@ -296,14 +306,19 @@ def main(argv: Sequence[str] | None = None) -> None:
             c_files = best_rate(lambda: pool.statistics(files[name]), len(blobs), args.reps)
             c_many = best_rate(
                 lambda: statistics_for_many(blobs, args.workers, min_parallel_bytes=0),
-                len(blobs), 1,
+                len(blobs),
+                1,
             )
             rows[name] = (a, b, c, c_all, c_files)
-            print(f"{name:18s} {len(blobs):4d} | {a:8.1f} {b:8.1f} {c:9.1f} {c_all:8.1f} {c_files:8.1f} "
-                  f"{c_many:8.1f} | {c / a:6.2f} {c / b:7.2f} {c_all / c:6.2f} {c_files / c:7.2f}")
+            print(
+                f"{name:18s} {len(blobs):4d} | {a:8.1f} {b:8.1f} {c:9.1f} {c_all:8.1f} {c_files:8.1f} "
+                f"{c_many:8.1f} | {c / a:6.2f} {c / b:7.2f} {c_all / c:6.2f} {c_files / c:7.2f}"
+            )
         print("  * c many: statistics_for_many including pool start-up (forkserver; one run)")
-        print("  c files / files x: the pool on the same images as files (ImageFile: the workers read them),\n"
-              "  over c serial (which reads nothing from disk)")
+        print(
+            "  c files / files x: the pool on the same images as files (ImageFile: the workers read them),\n"
+            "  over c serial (which reads nothing from disk)"
+        )
     finally:
         pool.close()
         tmp.cleanup()
@@ -312,14 +327,17 @@ def main(argv: Sequence[str] | None = None) -> None:
     print("targets (printed, not asserted):")
     for name in ("gray 1024x1024", "colour 1600x1200"):
         a, b, c, c_all, c_files = rows[name]
-        print(f"  {name:18s} serial >= 0.85 x floor: {c / b:5.2f}  {'met' if c / b >= 0.85 else 'NOT met'}"
-              f" | >= 8 x seed: {c / a:5.2f}  {'met' if c / a >= 8 else 'NOT met'}"
-              f" | >= 1.9 x from {args.workers} cores: bytes {c_all / c:5.3f}  "
-              f"{'met' if c_all / c >= 1.9 else 'NOT met'}, files {c_files / c:5.3f}  "
-              f"{'met' if c_files / c >= 1.9 else 'NOT met'} (cores available {cores:.2f})")
+        print(
+            f"  {name:18s} serial >= 0.85 x floor: {c / b:5.2f}  {'met' if c / b >= 0.85 else 'NOT met'}"
+            f" | >= 8 x seed: {c / a:5.2f}  {'met' if c / a >= 8 else 'NOT met'}"
+            f" | >= 1.9 x from {args.workers} cores: bytes {c_all / c:5.3f}  "
+            f"{'met' if c_all / c >= 1.9 else 'NOT met'}, files {c_files / c:5.3f}  "
+            f"{'met' if c_files / c >= 1.9 else 'NOT met'} (cores available {cores:.2f})"
+        )
     print()
-    print("memory: peak RSS added during statistics_from_bytes / decoded pixel bytes, fresh process per image "
-          "(target ~6)")
+    print(
+        "memory: peak RSS added during statistics_from_bytes / decoded pixel bytes, fresh process per image (target ~6)"
+    )
     ratios = memory_ratios(tuned)
     if ratios is None:
         print("  (needs Linux /proc; skipped)")

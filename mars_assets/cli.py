@@ -60,17 +60,20 @@ QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 def _job_runner(defs, instance, failures: list[str]):
     """``run(job, **execute_in_process kwargs)``: runs a job of ``defs`` on ``instance`` with
     console logs at WARNING; a failed run is appended to ``failures`` (not raised)."""
+
     def run(job: str, **kw) -> None:
         result = defs.resolve_job_def(job).execute_in_process(
-            instance=instance, raise_on_error=False, run_config=QUIET, **kw)
+            instance=instance, raise_on_error=False, run_config=QUIET, **kw
+        )
         if not result.success:
             failures.append(f"{job} {kw.get('partition_key', '')}".strip())
 
     return run
 
 
-def run_demo(archive: Path, warehouse: str | Path, landing: Path, dagster_home: str | None = None,
-             out=sys.stdout) -> int:
+def run_demo(
+    archive: Path, warehouse: str | Path, landing: Path, dagster_home: str | None = None, out=sys.stdout
+) -> int:
     """The main job on ``archive``; returns a process exit code (0 when every run succeeded).
 
     ``warehouse`` is a folder or ``s3://bucket/prefix`` (S3 settings from the environment,
@@ -116,13 +119,16 @@ def run_demo(archive: Path, warehouse: str | Path, landing: Path, dagster_home: 
     con = wh.open_catalog()
     try:
         print("\ntable                      rows", file=out)
-        for (name,) in con.sql("select schema_name || '.' || view_name from duckdb_views() "
-                               "where not internal order by 1").fetchall():
+        for (name,) in con.sql(
+            "select schema_name || '.' || view_name from duckdb_views() where not internal order by 1"
+        ).fetchall():
             print(f"{name:<24} {con.sql(f'select count(*) from {name}').fetchone()[0]:>6}", file=out)
         print("", file=out)
         for row in con.sql("select rover, photos, active_sols, cameras_used from gold.mission_summary").fetchall():
             print(f"{row[0]:<13} {row[1]:>5} photos over {row[2]} sols, cameras {', '.join(row[3])}", file=out)
-        quarantined = con.sql("select reason, count(*) from silver.landing_files where status <> 'routed' group by 1").fetchall()
+        quarantined = con.sql(
+            "select reason, count(*) from silver.landing_files where status <> 'routed' group by 1"
+        ).fetchall()
         for reason, n in quarantined:
             print(f"landing files quarantined ({n}): {reason}", file=out)
     finally:
@@ -152,8 +158,9 @@ def parse_sols(text: str) -> list[int]:
     return sorted(sols)
 
 
-def run_sols(rovers: list[str], sols: list[int], warehouse: str, dagster_home: str | None = None,
-             out=sys.stdout) -> int:
+def run_sols(
+    rovers: list[str], sols: list[int], warehouse: str, dagster_home: str | None = None, out=sys.stdout
+) -> int:
     """Ingest ``sols`` of ``rovers`` from the configured live sources (see mars_assets.settings),
     then rebuild gold. Returns 0 when every run succeeded."""
     import dagster as dg
@@ -164,8 +171,9 @@ def run_sols(rovers: list[str], sols: list[int], warehouse: str, dagster_home: s
 
     started = time.perf_counter()
     settings = Settings.from_env()
-    settings = dataclasses.replace(settings, warehouse=warehouse,
-                                   landing=os.environ.get("MARS_LANDING") or settings.landing)
+    settings = dataclasses.replace(
+        settings, warehouse=warehouse, landing=os.environ.get("MARS_LANDING") or settings.landing
+    )
     settings.warehouse_resource(resolved=True).check_access()
     _dagster_home(dagster_home)
     defs = build_definitions(settings)
@@ -223,18 +231,28 @@ def main(argv: list[str] | None = None) -> int:
     serve = sub.add_parser("serve-archive", help="replay a snapshot as the NASA APIs on loopback")
     ui = sub.add_parser("ui", help="the Dagster UI on 127.0.0.1 over the demo's instance")
     live = sub.add_parser("run", help="ingest sols of a rover from the configured (live) sources")
-    live.add_argument("--rover", action="append", required=True, choices=["curiosity", "opportunity", "perseverance", "spirit"])
+    live.add_argument(
+        "--rover", action="append", required=True, choices=["curiosity", "opportunity", "perseverance", "spirit"]
+    )
     live.add_argument("--sols", required=True, help="sols, e.g. 1200-1202 or 5,7,9")
     live.add_argument("--warehouse", default=None, help="warehouse root (default $MARS_WAREHOUSE or ./warehouse)")
     live.add_argument("--dagster-home", default=None)
     for p in (demo, serve, ui):
-        p.add_argument("--archive", type=Path, default=None,
-                       help="snapshot folder (default $MARS_ARCHIVE or the bundled snapshot)")
-    demo.add_argument("--warehouse", default=None,
-                      help="warehouse root: a folder or s3://bucket/prefix (default $MARS_WAREHOUSE or ./warehouse)")
-    demo.add_argument("--landing", type=Path, default=None, help="landing zone (default $MARS_LANDING or <warehouse>/landing)")
+        p.add_argument(
+            "--archive", type=Path, default=None, help="snapshot folder (default $MARS_ARCHIVE or the bundled snapshot)"
+        )
+    demo.add_argument(
+        "--warehouse",
+        default=None,
+        help="warehouse root: a folder or s3://bucket/prefix (default $MARS_WAREHOUSE or ./warehouse)",
+    )
+    demo.add_argument(
+        "--landing", type=Path, default=None, help="landing zone (default $MARS_LANDING or <warehouse>/landing)"
+    )
     for p in (demo, ui):
-        p.add_argument("--dagster-home", default=None, help="Dagster instance folder (default $DAGSTER_HOME or ./.dagster_home)")
+        p.add_argument(
+            "--dagster-home", default=None, help="Dagster instance folder (default $DAGSTER_HOME or ./.dagster_home)"
+        )
     serve.add_argument("--port", type=int, default=8765)
     ui.add_argument("--port", type=int, default=3000)
     args = parser.parse_args(argv)

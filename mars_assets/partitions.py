@@ -19,9 +19,7 @@ SOL_PARTITIONS_NAME = "sol"
 
 rover_partitions = dg.StaticPartitionsDefinition(list(ROVERS))
 sol_partitions = dg.DynamicPartitionsDefinition(name=SOL_PARTITIONS_NAME)
-rover_sol_partitions = dg.MultiPartitionsDefinition(
-    {"rover": rover_partitions, "sol": sol_partitions}
-)
+rover_sol_partitions = dg.MultiPartitionsDefinition({"rover": rover_partitions, "sol": sol_partitions})
 
 
 def rover_sol_key(rover: str, sol: int) -> dg.MultiPartitionKey:

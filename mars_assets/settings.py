@@ -27,7 +27,14 @@ from dataclasses import dataclass, field, replace
 import dagster as dg
 from dagster_aws.s3 import S3Resource
 
-from mars_assets.resources import ImageDownloader, LandingZone, MmgisClient, PhotosApiClient, Warehouse, WarehouseIOManager
+from mars_assets.resources import (
+    ImageDownloader,
+    LandingZone,
+    MmgisClient,
+    PhotosApiClient,
+    Warehouse,
+    WarehouseIOManager,
+)
 from mars_assets.resources.compute import ImageStatsCompute
 from mars_assets.resources.http import NASA_IMAGE_HOSTS
 from mars_assets.resources.jpl import JplMars2020Client, JplMslClient
@@ -63,7 +70,7 @@ class Settings:
     image_workers: int = 0
 
     @classmethod
-    def from_env(cls) -> "Settings":
+    def from_env(cls) -> Settings:
         env = os.environ
         d = cls()
         return cls(
@@ -89,21 +96,33 @@ class Settings:
         s3 = None
         if self.warehouse_root_is_s3:
             env = os.environ
-            secret = {k.lower(): (env[k] if resolved else dg.EnvVar(k))
-                      for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN") if env.get(k)}
-            s3 = S3Resource(endpoint_url=self.s3_endpoint, region_name=self.s3_region or "us-east-1",
-                            use_ssl=not (self.s3_endpoint or "").startswith("http://"), **secret)
+            secret = {
+                k.lower(): (env[k] if resolved else dg.EnvVar(k))
+                for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
+                if env.get(k)
+            }
+            s3 = S3Resource(
+                endpoint_url=self.s3_endpoint,
+                region_name=self.s3_region or "us-east-1",
+                use_ssl=not (self.s3_endpoint or "").startswith("http://"),
+                **secret,
+            )
         return Warehouse(root=self.warehouse, s3=s3, s3_url_style=self.s3_url_style, catalog=self.catalog)
 
-    def replaying(self, server) -> "Settings":
+    def replaying(self, server) -> Settings:
         """These settings pointed at a loopback ReplayServer (mars_assets.sources.replay_server):
         every NASA URL goes to the server and every rover reads the Photos API v1 shape the
         recorded snapshot is in. Used by ``mars-assets demo`` and the tests."""
         from mars_assets.partitions import ROVERS
 
-        return replace(self, photos_api_url=server.photos_api_url, mmgis_url=server.mmgis_url,
-                       jpl_mars2020_url=server.jpl_mars2020_url, jpl_msl_url=server.jpl_msl_url,
-                       sources=tuple((r, "photos_api_v1") for r in ROVERS))
+        return replace(
+            self,
+            photos_api_url=server.photos_api_url,
+            mmgis_url=server.mmgis_url,
+            jpl_mars2020_url=server.jpl_mars2020_url,
+            jpl_msl_url=server.jpl_msl_url,
+            sources=tuple((r, "photos_api_v1") for r in ROVERS),
+        )
 
     @property
     def warehouse_root_is_s3(self) -> bool:
@@ -124,6 +143,7 @@ class Settings:
             "jpl_mars2020": JplMars2020Client(base_url=self.jpl_mars2020_url),
             "jpl_msl": JplMslClient(base_url=self.jpl_msl_url),
             "image_stats_compute": ImageStatsCompute(workers=self.image_workers),
-            "image_downloader": ImageDownloader(allowed_hosts=[*NASA_IMAGE_HOSTS, *self.extra_image_hosts],
-                                                max_per_partition=self.max_image_downloads),
+            "image_downloader": ImageDownloader(
+                allowed_hosts=[*NASA_IMAGE_HOSTS, *self.extra_image_hosts], max_per_partition=self.max_image_downloads
+            ),
         }

@@ -75,9 +75,23 @@ def full_demo(tmp_path_factory, worker_id):
             shutil.rmtree(root, ignore_errors=True)
             root.mkdir()
             home = root / "dagster_home"
-            r = subprocess.run([sys.executable, "-m", "mars_assets.cli", "demo", "--warehouse", str(root / "warehouse"),
-                                "--dagster-home", str(home)], capture_output=True, text=True, timeout=900, cwd=root,
-                               env={**os.environ, "DAGSTER_HOME": str(home)})
+            r = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "mars_assets.cli",
+                    "demo",
+                    "--warehouse",
+                    str(root / "warehouse"),
+                    "--dagster-home",
+                    str(home),
+                ],
+                capture_output=True,
+                text=True,
+                timeout=900,
+                cwd=root,
+                env={**os.environ, "DAGSTER_HOME": str(home)},
+            )
             assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-4000:]
             done.write_text(r.stdout)
     return root / "warehouse", root / "dagster_home", done.read_text()
@@ -148,11 +162,21 @@ def s3_env(s3_endpoint, monkeypatch, tmp_path):
     import boto3
 
     bucket = f"mars-{uuid.uuid4().hex[:12]}"
-    env = {"MARS_S3_ENDPOINT": s3_endpoint, "AWS_ACCESS_KEY_ID": S3_KEY_ID, "AWS_SECRET_ACCESS_KEY": S3_SECRET,
-           "AWS_REGION": "us-east-1", "MARS_CATALOG": str(tmp_path / "catalog.duckdb")}
+    env = {
+        "MARS_S3_ENDPOINT": s3_endpoint,
+        "AWS_ACCESS_KEY_ID": S3_KEY_ID,
+        "AWS_SECRET_ACCESS_KEY": S3_SECRET,
+        "AWS_REGION": "us-east-1",
+        "MARS_CATALOG": str(tmp_path / "catalog.duckdb"),
+    }
     for k, v in env.items():
         monkeypatch.setenv(k, v)
     monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
-    boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1", aws_access_key_id=S3_KEY_ID,
-                 aws_secret_access_key=S3_SECRET).create_bucket(Bucket=bucket)
+    boto3.client(
+        "s3",
+        endpoint_url=s3_endpoint,
+        region_name="us-east-1",
+        aws_access_key_id=S3_KEY_ID,
+        aws_secret_access_key=S3_SECRET,
+    ).create_bucket(Bucket=bucket)
     return {**env, "bucket": bucket}

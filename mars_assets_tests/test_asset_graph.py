@@ -34,7 +34,10 @@ def demo_run(tmp_path_factory):
 def counts(root):
     con = duckdb.connect(str(root / "warehouse.duckdb"), read_only=True)
     try:
-        views = [v for (v,) in con.sql("select schema_name||'.'||view_name from duckdb_views() where not internal").fetchall()]
+        views = [
+            v
+            for (v,) in con.sql("select schema_name||'.'||view_name from duckdb_views() where not internal").fetchall()
+        ]
         return {v: con.sql(f"select count(*) from {v}").fetchone()[0] for v in views}
     finally:
         con.close()
@@ -72,7 +75,11 @@ def test_gold_is_built_by_dbt_with_checks_in_the_instance(demo_run):
         for model in ("mission_summary", "camera_usage", "sol_activity", "photo_gaps", "image_stats_daily"):
             assert instance.get_latest_materialization_event(dg.AssetKey(["gold", model])) is not None
         record = instance.get_latest_asset_check_evaluation_record(
-            dg.AssetCheckKey(dg.AssetKey(["gold", "photo_gaps"]), "accepted_values_photo_gaps_gap_status__MISSING_SOL__PHOTO_COUNT_MISMATCH__CAMERA_COUNT_MISMATCH__VALID"))
+            dg.AssetCheckKey(
+                dg.AssetKey(["gold", "photo_gaps"]),
+                "accepted_values_photo_gaps_gap_status__MISSING_SOL__PHOTO_COUNT_MISMATCH__CAMERA_COUNT_MISMATCH__VALID",
+            )
+        )
         assert record is not None and record.event.asset_check_evaluation.passed
 
 
@@ -80,8 +87,13 @@ def test_unknown_sol_image_is_quarantined_with_reason(demo_run):
     wh, _home, _ = demo_run
     con = duckdb.connect(str(wh / "warehouse.duckdb"), read_only=True)
     rows = con.sql("select product_id, status, reason from silver.landing_files where status <> 'routed'").fetchall()
-    assert rows == [("NRB_670586006EDR_S0871444NCAM00545M_", "quarantined",
-                     "MSL engineering-camera product id carries the spacecraft clock, not the sol")]
+    assert rows == [
+        (
+            "NRB_670586006EDR_S0871444NCAM00545M_",
+            "quarantined",
+            "MSL engineering-camera product id carries the spacecraft clock, not the sol",
+        )
+    ]
 
 
 def test_demo_twice_leaves_the_same_row_counts(small_archive, tmp_path):
@@ -99,7 +111,8 @@ def test_demo_records_materializations_and_checks_in_the_instance(demo_run):
         mat = instance.get_latest_materialization_event(dg.AssetKey(["silver", "photos"]))
         assert mat is not None
         record = instance.get_latest_asset_check_evaluation_record(
-            dg.AssetCheckKey(dg.AssetKey(["silver", "photos"]), "matches_manifest"))
+            dg.AssetCheckKey(dg.AssetKey(["silver", "photos"]), "matches_manifest")
+        )
         assert record is not None and record.event.asset_check_evaluation.passed
 
 
@@ -115,7 +128,8 @@ def test_photo_count_mismatch_fails_the_manifest_check(small_archive, tmp_path):
         assert defs.resolve_job_def("reference_job").execute_in_process(instance=instance).success
         add_sols(instance, [1])
         result = defs.resolve_job_def("rover_sol_job").execute_in_process(
-            instance=instance, partition_key=rover_sol_key("curiosity", 1))
+            instance=instance, partition_key=rover_sol_key("curiosity", 1)
+        )
     checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
     assert checks["matches_manifest"].passed is False
     assert checks["matches_manifest"].metadata["manifest_total_photos"].value == 16

@@ -26,9 +26,12 @@ from mars_assets_tests.conftest import make_small_archive
 
 def v1_resources(api: PhotosApiClient) -> dict:
     """Sensor resources with every rover on the Photos API v1 (the replayed snapshot's shape)."""
-    return {"photos_api": api, "photo_sources": PhotoSources(by_rover={r: "photos_api_v1" for r in ROVERS}),
-            "jpl_mars2020": JplMars2020Client(base_url="http://127.0.0.1:9/unused"),
-            "jpl_msl": JplMslClient(base_url="http://127.0.0.1:9/unused")}
+    return {
+        "photos_api": api,
+        "photo_sources": PhotoSources(by_rover={r: "photos_api_v1" for r in ROVERS}),
+        "jpl_mars2020": JplMars2020Client(base_url="http://127.0.0.1:9/unused"),
+        "jpl_msl": JplMslClient(base_url="http://127.0.0.1:9/unused"),
+    }
 
 
 def keys(result) -> list[str]:
@@ -47,19 +50,22 @@ def test_new_sol_sensor_adds_partitions_and_requests_changed_sols(tmp_path, monk
         assert len(server.requests) == 4  # one manifest call per rover
         instance.add_dynamic_partitions("sol", list(first.dynamic_partitions_requests[0].partition_keys))
 
-        again = automation.new_sol_sensor(dg.build_sensor_context(instance=instance, cursor=first.cursor,
-                                                                   resources=v1_resources(api)))
+        again = automation.new_sol_sensor(
+            dg.build_sensor_context(instance=instance, cursor=first.cursor, resources=v1_resources(api))
+        )
         assert isinstance(again, dg.SkipReason) and "no new sols" in again.skip_message
 
         manifest = next((archive / "api/manifests").iterdir())
         body = json.loads(manifest.read_text())
         entry = next(e for e in body["photo_manifest"]["photos"] if e["sol"] == 1000)
         entry["total_photos"] += 1
-        body["photo_manifest"]["photos"].append({"sol": 2541, "earth_date": "2019-09-29", "total_photos": 7,
-                                                 "cameras": ["NAVCAM"]})
+        body["photo_manifest"]["photos"].append(
+            {"sol": 2541, "earth_date": "2019-09-29", "total_photos": 7, "cameras": ["NAVCAM"]}
+        )
         manifest.write_text(json.dumps(body))
-        changed = automation.new_sol_sensor(dg.build_sensor_context(instance=instance, cursor=first.cursor,
-                                                                     resources=v1_resources(api)))
+        changed = automation.new_sol_sensor(
+            dg.build_sensor_context(instance=instance, cursor=first.cursor, resources=v1_resources(api))
+        )
     assert keys(changed) == ["curiosity|1000", "curiosity|2541"]
     assert changed.dynamic_partitions_requests[0].partition_keys == ["2541"]
 
@@ -69,29 +75,40 @@ def test_new_sol_sensor_follows_the_jpl_feeds_latest_sol(tmp_path):
     Spirit and Opportunity from v1 manifests; a new sol in a feed is requested on the next tick."""
     archive = make_small_archive(tmp_path / "a", photos=(), images=())
     shutil.copytree(Path(__file__).parent / "fixtures/jpl", archive / "jpl")
+
     def resources(server) -> dict:
-        return {"photos_api": PhotosApiClient(base_url=server.photos_api_url, api_key="K"),
-                "photo_sources": PhotoSources(by_rover=dict(LIVE_DEFAULTS)),
-                "jpl_mars2020": JplMars2020Client(base_url=server.jpl_mars2020_url),
-                "jpl_msl": JplMslClient(base_url=server.jpl_msl_url)}
+        return {
+            "photos_api": PhotosApiClient(base_url=server.photos_api_url, api_key="K"),
+            "photo_sources": PhotoSources(by_rover=dict(LIVE_DEFAULTS)),
+            "jpl_mars2020": JplMars2020Client(base_url=server.jpl_mars2020_url),
+            "jpl_msl": JplMslClient(base_url=server.jpl_msl_url),
+        }
 
     with dg.instance_for_test() as instance:
         with ReplayServer(archive) as server:
             first = automation.new_sol_sensor(dg.build_sensor_context(instance=instance, resources=resources(server)))
             jpl_keys = [k for k in keys(first) if k.split("|")[0] in ("perseverance", "curiosity")]
-            assert sorted(jpl_keys) == ["curiosity|2999", "curiosity|3000", "curiosity|3001",
-                                        "perseverance|100", "perseverance|101", "perseverance|99"]  # no v1 manifest read
+            assert sorted(jpl_keys) == [
+                "curiosity|2999",
+                "curiosity|3000",
+                "curiosity|3001",
+                "perseverance|100",
+                "perseverance|101",
+                "perseverance|99",
+            ]  # no v1 manifest read
             instance.add_dynamic_partitions("sol", list(first.dynamic_partitions_requests[0].partition_keys))
-            again = automation.new_sol_sensor(dg.build_sensor_context(instance=instance, cursor=first.cursor,
-                                                                       resources=resources(server)))
+            again = automation.new_sol_sensor(
+                dg.build_sensor_context(instance=instance, cursor=first.cursor, resources=resources(server))
+            )
             assert isinstance(again, dg.SkipReason), again
         body = json.loads((archive / "jpl/mars2020/sol0101.json").read_text())
         for img in body["images"]:
             img["sol"] = 102
         (archive / "jpl/mars2020/sol0102.json").write_text(json.dumps(body))
         with ReplayServer(archive) as server:  # a new sol appeared upstream
-            third = automation.new_sol_sensor(dg.build_sensor_context(instance=instance, cursor=first.cursor,
-                                                                       resources=resources(server)))
+            third = automation.new_sol_sensor(
+                dg.build_sensor_context(instance=instance, cursor=first.cursor, resources=resources(server))
+            )
     assert keys(third) == ["perseverance|102"]
     assert third.dynamic_partitions_requests[0].partition_keys == ["102"]
 
@@ -102,8 +119,9 @@ def test_new_sol_sensor_caps_runs_per_tick_and_continues_next_tick(tmp_path, mon
     with ReplayServer(archive) as server, dg.instance_for_test() as instance:
         api = PhotosApiClient(base_url=server.photos_api_url, api_key="K")
         first = automation.new_sol_sensor(dg.build_sensor_context(instance=instance, resources=v1_resources(api)))
-        second = automation.new_sol_sensor(dg.build_sensor_context(instance=instance, cursor=first.cursor,
-                                                                    resources=v1_resources(api)))
+        second = automation.new_sol_sensor(
+            dg.build_sensor_context(instance=instance, cursor=first.cursor, resources=v1_resources(api))
+        )
     assert len(first.run_requests) == len(second.run_requests) == 25
     assert not set(keys(first)) & set(keys(second))
 
@@ -118,14 +136,16 @@ def test_landing_sensor_takes_each_file_exactly_once(tmp_path):
     with dg.instance_for_test() as instance:
         first = automation.landing_zone_sensor(dg.build_sensor_context(instance=instance, resources=resources))
         assert keys(first) == ["curiosity|3"]
-        idle = automation.landing_zone_sensor(dg.build_sensor_context(instance=instance, cursor=first.cursor,
-                                                                       resources=resources))
+        idle = automation.landing_zone_sensor(
+            dg.build_sensor_context(instance=instance, cursor=first.cursor, resources=resources)
+        )
         assert isinstance(idle, dg.SkipReason)
         time.sleep(0.05)
         late = next(p for p in images if p.name.startswith("0050"))
         shutil.copy2(late, landing / late.name)  # copy2 keeps the old mtime: ctime still moves
-        later = automation.landing_zone_sensor(dg.build_sensor_context(instance=instance, cursor=first.cursor,
-                                                                        resources=resources))
+        later = automation.landing_zone_sensor(
+            dg.build_sensor_context(instance=instance, cursor=first.cursor, resources=resources)
+        )
     assert keys(later) == ["curiosity|50"]
     assert later.dynamic_partitions_requests[0].partition_keys == ["50"]
 
@@ -149,8 +169,12 @@ def test_gap_sensor_requests_exactly_the_gap_partitions(gap_warehouse, monkeypat
         with dg.build_sensor_context(instance=instance, resources={"warehouse": Warehouse(root=str(wh_root))}) as ctx:
             res = automation.photo_gap_sensor(ctx)
     con = duckdb.connect(str(wh_root / "warehouse.duckdb"), read_only=True)
-    gaps = [f"{r}|{s}" for r, s in con.sql("select rover, sol from gold.photo_gaps where gap_status <> 'VALID' "
-                                           "order by rover, sol limit 5").fetchall()]
+    gaps = [
+        f"{r}|{s}"
+        for r, s in con.sql(
+            "select rover, sol from gold.photo_gaps where gap_status <> 'VALID' order by rover, sol limit 5"
+        ).fetchall()
+    ]
     con.close()
     # sol 0 is VALID; sol 1 lost its rows; the next manifest sols were never recorded; 5 a tick
     assert keys(res) == gaps
@@ -166,10 +190,12 @@ def build_settings(wh_root):
 
 def test_daily_schedule_requests_each_rovers_recent_sols(gap_warehouse):
     wh_root, _ = gap_warehouse
-    with dg.instance_for_test() as instance:
-        with dg.build_schedule_context(instance=instance, scheduled_execution_time=datetime.datetime(2026, 11, 23, 6),
-                                       resources={"warehouse": Warehouse(root=str(wh_root))}) as ctx:
-            result = automation.daily_recent_sols(ctx)
+    with dg.instance_for_test() as instance, dg.build_schedule_context(
+        instance=instance,
+        scheduled_execution_time=datetime.datetime(2026, 11, 23, 6),
+        resources={"warehouse": Warehouse(root=str(wh_root))},
+    ) as ctx:
+        result = automation.daily_recent_sols(ctx)
     assert [str(r.partition_key) for r in result] == ["curiosity|2538", "curiosity|2539", "curiosity|2540"]
     assert result[0].run_key == "daily:2026-11-23:curiosity|2538"
 
@@ -190,8 +216,11 @@ def test_declarative_automation_requests_downstream_of_a_new_partition(gap_wareh
         assert not any(str(p) == str(key) for r in first.results for p in first.get_requested_partitions(r.key) or [])
         instance.report_runless_asset_event(dg.AssetMaterialization(["bronze", "photos"], partition=key))
         result = dg.evaluate_automation_conditions(defs=d, instance=instance, cursor=first.cursor)
-    requested = {(k.to_user_string(), str(p)) for k, parts in
-                 ((r.key, result.get_requested_partitions(r.key)) for r in result.results) for p in parts or []}
+    requested = {
+        (k.to_user_string(), str(p))
+        for k, parts in ((r.key, result.get_requested_partitions(r.key)) for r in result.results)
+        for p in parts or []
+    }
     assert ("silver/photos", "curiosity|0") in requested
 
 
@@ -199,10 +228,14 @@ def test_definitions_carry_sensors_schedules_and_no_project_deprecations():
     import subprocess
     import sys
 
-    code = ("import warnings; warnings.simplefilter('error', DeprecationWarning);"
-            "warnings.filterwarnings('ignore', module='sqlglotrs');"
-            "import mars_assets.definitions as d; "
-            "print(sorted(s.name for s in d.defs.sensors), sorted(s.name for s in d.defs.schedules))")
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=os.path.dirname(os.path.dirname(__file__)))
+    code = (
+        "import warnings; warnings.simplefilter('error', DeprecationWarning);"
+        "warnings.filterwarnings('ignore', module='sqlglotrs');"
+        "import mars_assets.definitions as d; "
+        "print(sorted(s.name for s in d.defs.sensors), sorted(s.name for s in d.defs.schedules))"
+    )
+    r = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=os.path.dirname(os.path.dirname(__file__))
+    )
     assert r.returncode == 0, r.stderr
     assert "landing_zone_sensor" in r.stdout and "weekly_gold_rebuild" in r.stdout

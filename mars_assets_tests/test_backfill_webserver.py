@@ -4,8 +4,8 @@ launched through the GraphQL API runs to COMPLETED_SUCCESS in one run. Processes
 cleaned up."""
 
 import json
-import shutil
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -31,9 +31,12 @@ STATUS = """query($id: String!) { partitionBackfillOrError(backfillId: $id) {
 
 
 def graphql(port: int, query: str, variables: dict) -> dict:
-    req = urllib.request.Request(f"http://127.0.0.1:{port}/graphql", method="POST",
-                                 data=json.dumps({"query": query, "variables": variables}).encode(),
-                                 headers={"Content-Type": "application/json"})
+    req = urllib.request.Request(
+        f"http://127.0.0.1:{port}/graphql",
+        method="POST",
+        data=json.dumps({"query": query, "variables": variables}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
     with urllib.request.urlopen(req, timeout=30) as r:
         body = json.loads(r.read())
     assert "errors" not in body, body
@@ -60,11 +63,23 @@ def test_graphql_backfill_of_image_statistics_over_24_partitions(tmp_path):
         add_sols(instance, [int(s) for s, _ in chosen])
 
     port = free_port()
-    env = {**os.environ, "DAGSTER_HOME": str(home), "MARS_WAREHOUSE": str(wh), "MARS_LANDING": str(wh / "landing"),
-           "MARS_PHOTOS_API_URL": "http://127.0.0.1:9/none", "MARS_MMGIS_URL": "http://127.0.0.1:9/none"}
-    proc = subprocess.Popen([sys.executable, "-m", "dagster", "dev", "-w", "workspace.yaml", "-h", "127.0.0.1",
-                             "-p", str(port)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True, preexec_fn=default_signals)
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "MARS_WAREHOUSE": str(wh),
+        "MARS_LANDING": str(wh / "landing"),
+        "MARS_PHOTOS_API_URL": "http://127.0.0.1:9/none",
+        "MARS_MMGIS_URL": "http://127.0.0.1:9/none",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dagster", "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+        preexec_fn=default_signals,
+    )
     try:
         deadline = time.monotonic() + 180
         while True:
@@ -74,11 +89,22 @@ def test_graphql_backfill_of_image_statistics_over_24_partitions(tmp_path):
                 break
             except OSError:
                 time.sleep(1)
-        launched = graphql(port, LAUNCH, {"params": {
-            "partitionNames": partitions, "fromFailure": False,
-            "assetSelection": [{"path": ["bronze", "images"]}, {"path": ["silver", "image_stats"]},
-                               {"path": ["silver", "images"]},
-                               {"path": ["silver", "image_quarantine"]}]}})["launchPartitionBackfill"]
+        launched = graphql(
+            port,
+            LAUNCH,
+            {
+                "params": {
+                    "partitionNames": partitions,
+                    "fromFailure": False,
+                    "assetSelection": [
+                        {"path": ["bronze", "images"]},
+                        {"path": ["silver", "image_stats"]},
+                        {"path": ["silver", "images"]},
+                        {"path": ["silver", "image_quarantine"]},
+                    ],
+                }
+            },
+        )["launchPartitionBackfill"]
         assert launched["__typename"] == "LaunchBackfillSuccess", launched
         status = None
         deadline = time.monotonic() + 420
@@ -98,6 +124,8 @@ def test_graphql_backfill_of_image_statistics_over_24_partitions(tmp_path):
             assert set(partitions) <= {str(k) for k in materialized}, key
         runs = instance.get_run_records(dg.RunsFilter(tags={"dagster/backfill": launched["backfillId"]}))
     assert len(runs) == 1  # both assets single-run: one run for the whole backfill
-    rows = duckdb.sql(f"select count(*), count(distinct sol) from read_parquet('{wh}/silver/image_stats/**/*.parquet', "
-                      "hive_partitioning = true)").fetchone()
+    rows = duckdb.sql(
+        f"select count(*), count(distinct sol) from read_parquet('{wh}/silver/image_stats/**/*.parquet', "
+        "hive_partitioning = true)"
+    ).fetchone()
     assert rows == (24, 24)

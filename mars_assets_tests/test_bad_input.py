@@ -35,7 +35,7 @@ from mars_assets.sources.replay_server import ReplayServer
 from mars_assets.sources.snapshot import bundled_snapshot
 from mars_assets_tests.conftest import make_small_archive
 
-NOW = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 SNAPSHOT = bundled_snapshot()
 SOL1 = json.loads((SNAPSHOT / "api/photos/curiosity_sol0001.json").read_text())["photos"]  # 16 photos
 GOOD_JPEG = (SNAPSHOT / "images/msl_deep_mars_browse/0003ML0000000110100031E01_DRCL.JPG").read_bytes()
@@ -43,8 +43,9 @@ GOOD_JPEG = (SNAPSHOT / "images/msl_deep_mars_browse/0003ML0000000110100031E01_D
 
 def client(server: ReplayServer, **kw) -> PhotosApiClient:
     """The v1 client against ``server`` with test-sized waits."""
-    return PhotosApiClient(base_url=server.photos_api_url, api_key="k",
-                           **{"backoff_factor": 0.01, "max_retry_after_seconds": 0.2, **kw})
+    return PhotosApiClient(
+        base_url=server.photos_api_url, api_key="k", **{"backoff_factor": 0.01, "max_retry_after_seconds": 0.2, **kw}
+    )
 
 
 def photo(**changes) -> dict:
@@ -114,8 +115,11 @@ def test_manifest_and_layers_that_do_not_parse_are_refused_by_the_clients(replay
     replay.fail_next(200, raw=b"<html>maintenance</html>", content_type="text/html", match="/manifests/")
     with pytest.raises(ApiError, match="not JSON"):
         client(replay).manifest("curiosity")
-    replay.fail_next(200, body={"photo_manifest": {"name": "Curiosity", "photos": [{"sol": "x", "total_photos": 1}]}},
-                     match="/manifests/")
+    replay.fail_next(
+        200,
+        body={"photo_manifest": {"name": "Curiosity", "photos": [{"sol": "x", "total_photos": 1}]}},
+        match="/manifests/",
+    )
     with pytest.raises(ApiError, match="manifest entry 0: sol 'x' is not an integer"):
         client(replay).manifest("curiosity")
     replay.fail_next(200, raw=b"<html>maintenance</html>", content_type="text/html", match="_waypoints")
@@ -165,23 +169,35 @@ def test_http_img_src_is_upgraded_and_unknown_camera_is_kept_and_flagged():
 
 
 def test_manifest_with_sols_out_of_order_and_without_earth_date():
-    body = {"photo_manifest": {"name": "Curiosity", "photos": [
-        {"sol": 9, "total_photos": 3, "cameras": ["MAST"]},
-        {"sol": 2, "earth_date": "2012-08-08", "total_photos": 5, "cameras": ["NAVCAM", "FHAZ"]},
-        {"sol": 5, "total_photos": "7"},
-    ]}}
+    body = {
+        "photo_manifest": {
+            "name": "Curiosity",
+            "photos": [
+                {"sol": 9, "total_photos": 3, "cameras": ["MAST"]},
+                {"sol": 2, "earth_date": "2012-08-08", "total_photos": 5, "cameras": ["NAVCAM", "FHAZ"]},
+                {"sol": 5, "total_photos": "7"},
+            ],
+        }
+    }
     rover, sols = photos_api.parse_manifest(body)
     assert rover["rover"] == "curiosity"
     assert [(s["sol"], s["earth_date"], s["total_photos"]) for s in sols] == [
-        (2, dt.date(2012, 8, 8), 5), (5, None, 7), (9, None, 3)]
+        (2, dt.date(2012, 8, 8), 5),
+        (5, None, 7),
+        (9, None, 3),
+    ]
     assert sols[0]["cameras"] == ["FHAZ", "NAVCAM"] and sols[1]["cameras"] == []
 
 
 @pytest.mark.parametrize(
     ("entry", "reason"),
-    [({"total_photos": 1}, "manifest entry 1: no sol"), ({"sol": -4, "total_photos": 1}, "sol -4 is outside"),
-     ({"sol": 3}, "no total_photos"), ({"sol": 3, "total_photos": 1, "cameras": "MAST"}, "cameras is str"),
-     ("sol 3", "is str, not an object")],
+    [
+        ({"total_photos": 1}, "manifest entry 1: no sol"),
+        ({"sol": -4, "total_photos": 1}, "sol -4 is outside"),
+        ({"sol": 3}, "no total_photos"),
+        ({"sol": 3, "total_photos": 1, "cameras": "MAST"}, "cameras is str"),
+        ("sol 3", "is str, not an object"),
+    ],
 )
 def test_manifest_entry_that_cannot_be_typed_is_a_clear_error(entry, reason):
     body = {"photo_manifest": {"name": "Curiosity", "photos": [{"sol": 1, "total_photos": 1}, entry]}}
@@ -249,7 +265,7 @@ def test_rgba_16_bit_palette_and_cmyk_images_decode_and_say_what_was_converted()
 def test_image_far_larger_than_any_rover_frame_is_refused_at_pillows_hard_limit():
     # 20000 × 20000 = 400 Mpx in 48 KB of PNG: Pillow's DecompressionBombError (> 2 × MAX_IMAGE_PIXELS)
     assert len(BAD_IMAGES["bomb-400-megapixels"][0]) < 100_000
-    assert 20_000 * 20_000 > 2 * Image.MAX_IMAGE_PIXELS
+    assert 2 * Image.MAX_IMAGE_PIXELS < 20_000 * 20_000
 
 
 def test_image_between_a_rover_frame_and_pillows_hard_limit_is_refused():
@@ -264,8 +280,14 @@ def test_image_downloads_go_only_to_allowed_hosts_and_redirects_are_checked(repl
     port = replay.url.rsplit(":", 1)[1]
     downloader = ImageDownloader(allowed_hosts=["localhost"], retries=0)
     assert downloader.fetch(f"http://localhost:{port}{image}") == GOOD_JPEG  # the allowed name works
-    for url in (f"{replay.url}{image}", "http://10.0.0.7/x.jpg", "http://169.254.169.254/latest/meta-data",
-                "file:///etc/passwd", "http://[::1/x.jpg", f"http://localhost.evil.example:{port}{image}"):
+    for url in (
+        f"{replay.url}{image}",
+        "http://10.0.0.7/x.jpg",
+        "http://169.254.169.254/latest/meta-data",
+        "file:///etc/passwd",
+        "http://[::1/x.jpg",
+        f"http://localhost.evil.example:{port}{image}",
+    ):
         with pytest.raises(ApiError, match="not on the image allow-list") as err:
             downloader.fetch(url)
         assert err.value.status == 0
@@ -290,19 +312,32 @@ BAD_ON_PAGE_1 = [
     (photo(id=9100008, img_src="ftp://mars.jpl.nasa.gov/x.jpg"), "ResponseShapeError: img_src 'ftp://mars.jpl"),
 ]
 OTHER_SOL = photo(id=9200003, sol=2)
-GOOD_ON_PAGE_2 = [photo(id=9200001, img_src=SOL1[0]["img_src"].replace("I1_DXXX", "I1_DYYY")),
-                  photo(id=9200002, camera={"id": 99, "name": "SNEAKYCAM", "full_name": "Unknown camera"})]
+GOOD_ON_PAGE_2 = [
+    photo(id=9200001, img_src=SOL1[0]["img_src"].replace("I1_DXXX", "I1_DYYY")),
+    photo(id=9200002, camera={"id": 99, "name": "SNEAKYCAM", "full_name": "Unknown camera"}),
+]
 PAGE_1 = SOL1 + [p for p, _ in BAD_ON_PAGE_1] + [copy.deepcopy(SOL1[0])]  # 16 + 8 + a duplicate within = 25
 PAGE_2 = [copy.deepcopy(SOL1[1])] + GOOD_ON_PAGE_2 + [OTHER_SOL]  # a duplicate across pages; short page
-LANDED_BAD = {f"0001ML000000{n:02d}00100001E01_DRCL{ext}": (data, reason) for n, (ext, (data, reason)) in enumerate(
-    [(".JPG", BAD_IMAGES["truncated-jpeg"]), (".JPG", BAD_IMAGES["html-as-image"]), (".JPG", BAD_IMAGES["zero-bytes"]),
-     (".png", BAD_IMAGES["bomb-400-megapixels"])], start=1)}
+LANDED_BAD = {
+    f"0001ML000000{n:02d}00100001E01_DRCL{ext}": (data, reason)
+    for n, (ext, (data, reason)) in enumerate(
+        [
+            (".JPG", BAD_IMAGES["truncated-jpeg"]),
+            (".JPG", BAD_IMAGES["html-as-image"]),
+            (".JPG", BAD_IMAGES["zero-bytes"]),
+            (".png", BAD_IMAGES["bomb-400-megapixels"]),
+        ],
+        start=1,
+    )
+}
 
 
 def landed_good() -> dict[str, tuple[bytes, str]]:
     """Landing file name → (bytes, mode) of the decodable images of curiosity sol 1."""
-    return {f"0001ML000000{n:02d}00100001E01_DRCL{ext}": (data, mode)
-            for n, (mode, (data, ext)) in enumerate(mode_images().items(), start=11)}
+    return {
+        f"0001ML000000{n:02d}00100001E01_DRCL{ext}": (data, mode)
+        for n, (mode, (data, ext)) in enumerate(mode_images().items(), start=11)
+    }
 
 
 def break_reference_data(archive: Path) -> tuple[int, int]:
@@ -340,8 +375,9 @@ def bad_run(tmp_path_factory):
     for name, (data, _) in {**LANDED_BAD, **landed_good()}.items():
         (landing / name).write_bytes(data)
     with ReplayServer(archive) as server, dg.instance_for_test() as instance:
-        settings = Settings(warehouse=str(wh), landing=str(landing), max_image_downloads=0,
-                            image_workers=1).replaying(server)
+        settings = Settings(warehouse=str(wh), landing=str(landing), max_image_downloads=0, image_workers=1).replaying(
+            server
+        )
         defs = build_definitions(settings)
         reference = defs.resolve_job_def("reference_job").execute_in_process(instance=instance)
         assert reference.success
@@ -349,19 +385,30 @@ def bad_run(tmp_path_factory):
         server.fail_next(200, body={"photos": PAGE_1}, match="/curiosity/photos?sol=1&page=1&")
         server.fail_next(200, body={"photos": PAGE_2}, match="/curiosity/photos?sol=1&page=2&")
         result = defs.resolve_job_def("rover_sol_job").execute_in_process(
-            instance=instance, partition_key=rover_sol_key("curiosity", 1))
+            instance=instance, partition_key=rover_sol_key("curiosity", 1)
+        )
         assert result.success
         assert server.pending_faults() == 0
-        yield {"wh": Warehouse(root=str(wh)), "result": result, "reference": reference, "defs": defs,
-               "settings": settings,
-               "instance": instance, "server": server, "manifest_sols": manifest_sols,
-               "waypoint_features": waypoint_features}
+        yield {
+            "wh": Warehouse(root=str(wh)),
+            "result": result,
+            "reference": reference,
+            "defs": defs,
+            "settings": settings,
+            "instance": instance,
+            "server": server,
+            "manifest_sols": manifest_sols,
+            "waypoint_features": waypoint_features,
+        }
 
 
 def materialization(result, key: list[str]) -> dg.AssetMaterialization:
     """The materialization of asset ``key`` in an execute_in_process result."""
-    return next(e.event_specific_data.materialization for e in result.get_asset_materialization_events()
-                if e.asset_key == dg.AssetKey(key))
+    return next(
+        e.event_specific_data.materialization
+        for e in result.get_asset_materialization_events()
+        if e.asset_key == dg.AssetKey(key)
+    )
 
 
 def rows(wh: Warehouse, table: str) -> list[dict]:
@@ -393,8 +440,10 @@ def test_graph_duplicates_within_and_across_pages_are_loaded_once_and_nothing_is
     assert duplicates == 2
     served = len(PAGE_1) + len(PAGE_2)
     assert len(photos) + len(rows(wh, "photo_quarantine")) + duplicates == served  # rows lost: 0
-    print(f"FIGURES photos: {served} records served, {len(photos)} loaded, {len(rows(wh, 'photo_quarantine'))} "
-          f"quarantined, {duplicates} duplicates dropped, rows lost 0")
+    print(
+        f"FIGURES photos: {served} records served, {len(photos)} loaded, {len(rows(wh, 'photo_quarantine'))} "
+        f"quarantined, {duplicates} duplicates dropped, rows lost 0"
+    )
     unknown = next(p for p in photos if p["photo_id"] == 9200002)
     assert unknown["camera"] == "SNEAKYCAM" and unknown["camera_known"] is False
     assert all(p["img_src"].startswith("https://") for p in photos)  # every recorded img_src was http://
@@ -411,8 +460,9 @@ def test_graph_bad_images_are_quarantined_and_every_decodable_mode_has_statistic
     digests = {name.rsplit(".", 1)[0]: hashlib.sha256(data).hexdigest() for name, (data, _) in landed_good().items()}
     assert {pid: i["sha256"] for pid, i in images.items()} == digests
     index = json.loads(wh.read_object("bronze/images/rover=curiosity/sol=1/_index.json"))
-    assert {e["product_id"]: e["sha256"] for e in index if e["status"] == "stored"
-            and e["product_id"] in digests} == digests
+    assert {
+        e["product_id"]: e["sha256"] for e in index if e["status"] == "stored" and e["product_id"] in digests
+    } == digests
     stats = rows(wh, "image_stats")
     assert sorted(s["product_id"] for s in stats) == sorted(good)
     assert all(0.0 <= s["brightness_norm"] <= 1.0 for s in stats)
@@ -422,8 +472,10 @@ def test_graph_bad_images_are_quarantined_and_every_decodable_mode_has_statistic
         got = quarantine[name.rsplit(".", 1)[0]]
         assert got.startswith("undecodable: ") and reason in got, (name, got)
     assert len(images) + len(quarantine) == len(good) + len(LANDED_BAD)  # rows lost: 0
-    print(f"FIGURES images: {len(good) + len(LANDED_BAD)} files landed, {len(images)} loaded with statistics, "
-          f"{len(quarantine)} quarantined, rows lost 0")
+    print(
+        f"FIGURES images: {len(good) + len(LANDED_BAD)} files landed, {len(images)} loaded with statistics, "
+        f"{len(quarantine)} quarantined, rows lost 0"
+    )
 
 
 def test_graph_manifest_out_of_order_without_earth_date_is_loaded_sorted(bad_run):
@@ -446,8 +498,10 @@ def test_graph_waypoints_without_coordinates_are_rejected_and_the_others_loaded(
 
 def stable(table_rows: list[dict]) -> list[dict]:
     """Rows without the times of the run (``*_at`` columns, also inside quarantine ``raw``), sorted."""
+
     def clean(k, v):
         return re.sub(r'"ingested_at": "[^"]*"', "", v) if k == "raw" and isinstance(v, str) else v
+
     return sorted(({k: clean(k, v) for k, v in r.items() if not k.endswith("_at")} for r in table_rows), key=repr)
 
 
@@ -455,16 +509,26 @@ def test_graph_unusable_page_keeps_the_previous_bronze_and_silver(bad_run):
     """An HTML page served with 200: the bronze asset raises a clear error before it writes."""
     wh, server, instance = bad_run["wh"], bad_run["server"], bad_run["instance"]
     resources = bad_run["settings"].resources()
-    bronze = {n: wh.read_object(f"bronze/photos/rover=curiosity/sol=1/{n}")
-              for n in wh.list_objects("bronze/photos/rover=curiosity/sol=1")}
-    server.fail_next(200, raw=b"<html><body>Service Unavailable</body></html>", content_type="text/html",
-                     match="/curiosity/photos?sol=1&page=1&")
+    bronze = {
+        n: wh.read_object(f"bronze/photos/rover=curiosity/sol=1/{n}")
+        for n in wh.list_objects("bronze/photos/rover=curiosity/sol=1")
+    }
+    server.fail_next(
+        200,
+        raw=b"<html><body>Service Unavailable</body></html>",
+        content_type="text/html",
+        match="/curiosity/photos?sol=1&page=1&",
+    )
     context = dg.build_asset_context(partition_key=rover_sol_key("curiosity", 1), instance=instance)
     with pytest.raises(ApiError, match=r"unusable response body: not JSON \(text/html"):
-        bronze_photos(context, **{k: resources[k] for k in
-                                  ("photo_sources", "photos_api", "jpl_mars2020", "jpl_msl", "warehouse")})
-    assert {n: wh.read_object(f"bronze/photos/rover=curiosity/sol=1/{n}")
-            for n in wh.list_objects("bronze/photos/rover=curiosity/sol=1")} == bronze
+        bronze_photos(
+            context,
+            **{k: resources[k] for k in ("photo_sources", "photos_api", "jpl_mars2020", "jpl_msl", "warehouse")},
+        )
+    assert {
+        n: wh.read_object(f"bronze/photos/rover=curiosity/sol=1/{n}")
+        for n in wh.list_objects("bronze/photos/rover=curiosity/sol=1")
+    } == bronze
 
 
 def test_graph_transient_html_page_is_survived_by_the_step_retry_with_the_same_rows(bad_run):
@@ -472,12 +536,17 @@ def test_graph_transient_html_page_is_survived_by_the_step_retry_with_the_same_r
     wh, server, defs, instance = bad_run["wh"], bad_run["server"], bad_run["defs"], bad_run["instance"]
     tables = ("photos", "photo_quarantine", "images", "image_stats", "image_quarantine")
     before = {t: stable(rows(wh, t)) for t in tables}
-    server.fail_next(200, raw=b"<html><body>Service Unavailable</body></html>", content_type="text/html",
-                     match="/curiosity/photos?sol=1&page=1&")
+    server.fail_next(
+        200,
+        raw=b"<html><body>Service Unavailable</body></html>",
+        content_type="text/html",
+        match="/curiosity/photos?sol=1&page=1&",
+    )
     server.fail_next(200, body={"photos": PAGE_1}, match="/curiosity/photos?sol=1&page=1&")
     server.fail_next(200, body={"photos": PAGE_2}, match="/curiosity/photos?sol=1&page=2&")
     result = defs.resolve_job_def("rover_sol_job").execute_in_process(
-        instance=instance, partition_key=rover_sol_key("curiosity", 1))
+        instance=instance, partition_key=rover_sol_key("curiosity", 1)
+    )
     assert result.success and server.pending_faults() == 0
     retried = [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
     assert len(retried) == 1 and retried[0].step_key == "bronze__photos"
@@ -488,7 +557,7 @@ def test_graph_transient_html_page_is_survived_by_the_step_retry_with_the_same_r
 def test_hostile_root_path_and_filter_values_are_quoted_or_bound_not_spliced(tmp_path):
     import pyarrow as pa
 
-    root = tmp_path / "it's a \"warehouse\"; drop table x; --"
+    root = tmp_path / 'it\'s a "warehouse"; drop table x; --'
     wh = Warehouse(root=str(root))
     wh.write_table("silver", "photos", pa.table({"photo_id": [1, 2]}), {"rover": "curiosity", "sol": 1})
     assert wh.read_table("silver", "photos").num_rows == 2  # the root is a quoted literal in read_parquet(...)

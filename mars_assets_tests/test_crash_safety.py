@@ -33,15 +33,26 @@ IN_FLIGHT = re.compile(r"/\.[^/]+\.[0-9a-f]{32}\.tmp$")
 
 def demo_env(**extra: str) -> dict[str, str]:
     """The demo's environment: hermetic (no downloads from NASA hosts), one image worker."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("MARS_", "AWS_", "NASA_")) and k != "DAGSTER_HOME"}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MARS_", "AWS_", "NASA_")) and k != "DAGSTER_HOME"}
     return {**env, "MARS_MAX_IMAGE_DOWNLOADS": "0", "MARS_IMAGE_WORKERS": "1", **extra}
 
 
 def start_demo(archive: Path, warehouse: str, home: Path, log: Path, env: dict[str, str]) -> subprocess.Popen:
     """``mars-assets demo`` as a subprocess in a new session (its own process group), output to ``log``."""
-    cmd = [sys.executable, "-m", "mars_assets.cli", "demo", "--archive", str(archive), "--warehouse", warehouse,
-           "--landing", str(home.parent / f"{home.name}_landing"), "--dagster-home", str(home)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "mars_assets.cli",
+        "demo",
+        "--archive",
+        str(archive),
+        "--warehouse",
+        warehouse,
+        "--landing",
+        str(home.parent / f"{home.name}_landing"),
+        "--dagster-home",
+        str(home),
+    ]
     return subprocess.Popen(cmd, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True)
 
 
@@ -99,8 +110,11 @@ def contents(wh: Warehouse, tables: list[tuple[str, str]]) -> dict[str, list[str
 
 def bronze_bodies(root: Path) -> dict[str, bytes]:
     """Bronze objects except the sidecars (which hold fetch times)."""
-    return {str(p.relative_to(root)): p.read_bytes() for p in (root / "bronze").rglob("*")
-            if p.is_file() and not p.name.endswith(".meta.json") and not p.name.startswith(".")}
+    return {
+        str(p.relative_to(root)): p.read_bytes()
+        for p in (root / "bronze").rglob("*")
+        if p.is_file() and not p.name.endswith(".meta.json") and not p.name.startswith(".")
+    }
 
 
 @pytest.fixture(scope="module")
@@ -109,14 +123,20 @@ def baseline(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("crash_baseline")
     archive = make_small_archive(tmp / "archive")
     (archive / "api/photos/curiosity_sol1000.json").write_bytes(
-        (bundled_snapshot() / "api/photos/curiosity_sol1000.json").read_bytes())
+        (bundled_snapshot() / "api/photos/curiosity_sol1000.json").read_bytes()
+    )
     root = tmp / "warehouse"
     out = run_demo_to_end(archive, str(root), tmp / "home", demo_env())
     assert "materializing 7 rover × sol partitions" in out
     tables = table_names(root)
     assert ("silver", "photos") in tables and ("gold", "photo_gaps") in tables
-    return {"archive": archive, "root": root, "tables": tables,
-            "contents": contents(Warehouse(root=str(root)), tables), "bronze": bronze_bodies(root)}
+    return {
+        "archive": archive,
+        "root": root,
+        "tables": tables,
+        "contents": contents(Warehouse(root=str(root)), tables),
+        "bronze": bronze_bodies(root),
+    }
 
 
 def no_partial_partition_visible(root: Path) -> int:
@@ -138,14 +158,21 @@ def no_partial_partition_visible(root: Path) -> int:
 def test_killed_local_run_then_rerun_equals_an_uninterrupted_run(baseline, tmp_path):
     root, home = tmp_path / "warehouse", tmp_path / "home"
     env = demo_env()
-    killed_at = kill_mid_run(baseline["archive"], str(root), home, env,
-                             lambda: len(list((root / "silver/photos").glob("rover=*/sol=*/part-0.parquet"))))
+    killed_at = kill_mid_run(
+        baseline["archive"],
+        str(root),
+        home,
+        env,
+        lambda: len(list((root / "silver/photos").glob("rover=*/sol=*/part-0.parquet"))),
+    )
     assert 2 <= killed_at < 7
     assert no_partial_partition_visible(root) >= killed_at
     wh = Warehouse(root=str(root))
     photos = wh.read_table("silver", "photos")  # readers work on the interrupted warehouse
-    assert photos.num_rows and len(set(zip(*[photos.column(c).to_pylist() for c in ("rover", "sol", "photo_id")]))) \
-        == photos.num_rows
+    assert (
+        photos.num_rows
+        and len(set(zip(*[photos.column(c).to_pylist() for c in ("rover", "sol", "photo_id")]))) == photos.num_rows
+    )
     assert not (root / "warehouse.duckdb").exists()  # killed before the catalog step
     run_demo_to_end(baseline["archive"], str(root), home, env)
     assert contents(wh, baseline["tables"]) == baseline["contents"]
@@ -155,9 +182,11 @@ def test_killed_local_run_then_rerun_equals_an_uninterrupted_run(baseline, tmp_p
     hidden = [str(p) for p in root.rglob(".*") if p.is_file()]
     assert len(hidden) <= 1 and all(IN_FLIGHT.search(h) for h in hidden), hidden
     tables = baseline["contents"]
-    print(f"FIGURES crash-local: killed after {killed_at} of 7 partitions; {len(tables)} tables, "
-          f"{sum(map(len, tables.values())):,} rows, {len(baseline['bronze'])} bronze objects equal to the "
-          f"uninterrupted run; {len(hidden)} hidden leftover; rows lost 0, duplicated 0")
+    print(
+        f"FIGURES crash-local: killed after {killed_at} of 7 partitions; {len(tables)} tables, "
+        f"{sum(map(len, tables.values())):,} rows, {len(baseline['bronze'])} bronze objects equal to the "
+        f"uninterrupted run; {len(hidden)} hidden leftover; rows lost 0, duplicated 0"
+    )
 
 
 @pytest.mark.slow
@@ -166,14 +195,20 @@ def test_killed_s3_run_then_rerun_equals_an_uninterrupted_run(baseline, s3_env, 
 
     env = demo_env(**{k: v for k, v in s3_env.items() if k != "bucket"})
     prefix = "crash"
-    s3 = boto3.client("s3", endpoint_url=s3_env["MARS_S3_ENDPOINT"], region_name="us-east-1",
-                      aws_access_key_id=s3_env["AWS_ACCESS_KEY_ID"],
-                      aws_secret_access_key=s3_env["AWS_SECRET_ACCESS_KEY"])
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=s3_env["MARS_S3_ENDPOINT"],
+        region_name="us-east-1",
+        aws_access_key_id=s3_env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=s3_env["AWS_SECRET_ACCESS_KEY"],
+    )
 
     def keys() -> list[str]:
-        return [o["Key"] for page in s3.get_paginator("list_objects_v2").paginate(Bucket=s3_env["bucket"],
-                                                                                   Prefix=f"{prefix}/")
-                for o in page.get("Contents", [])]
+        return [
+            o["Key"]
+            for page in s3.get_paginator("list_objects_v2").paginate(Bucket=s3_env["bucket"], Prefix=f"{prefix}/")
+            for o in page.get("Contents", [])
+        ]
 
     def photo_partitions() -> int:
         return sum(1 for k in keys() if re.search(r"/silver/photos/rover=\w+/sol=\d+/part-0\.parquet$", k))
@@ -187,15 +222,18 @@ def test_killed_s3_run_then_rerun_equals_an_uninterrupted_run(baseline, s3_env, 
         body = s3.get_object(Bucket=s3_env["bucket"], Key=k)["Body"].read()
         assert body[:4] == body[-4:] == b"PAR1", k
     run_demo_to_end(baseline["archive"], root, home, env)
-    wh = Settings(warehouse=root, s3_endpoint=s3_env["MARS_S3_ENDPOINT"], s3_region="us-east-1",
-                  catalog=s3_env["MARS_CATALOG"]).warehouse_resource(resolved=True)
+    wh = Settings(
+        warehouse=root, s3_endpoint=s3_env["MARS_S3_ENDPOINT"], s3_region="us-east-1", catalog=s3_env["MARS_CATALOG"]
+    ).warehouse_resource(resolved=True)
     assert contents(wh, baseline["tables"]) == baseline["contents"]
     hidden = [k for k in keys() if k.rsplit("/", 1)[1].startswith(".")]
     # at most the one write the kill interrupted is left, hidden from every reader (a later write of the partition removes it once stale: see below)
     assert len(hidden) <= 1 and all(IN_FLIGHT.search(k) for k in hidden), hidden
     tables = baseline["contents"]
-    print(f"FIGURES crash-s3: killed after {killed_at} of 7 partitions; {len(tables)} tables, "
-          f"{sum(map(len, tables.values())):,} rows equal to the uninterrupted run; {len(hidden)} hidden leftover")
+    print(
+        f"FIGURES crash-s3: killed after {killed_at} of 7 partitions; {len(tables)} tables, "
+        f"{sum(map(len, tables.values())):,} rows equal to the uninterrupted run; {len(hidden)} hidden leftover"
+    )
 
 
 def test_rerun_of_a_partition_removes_the_leftover_of_a_killed_writer(tmp_path):

@@ -30,8 +30,12 @@ UPDATE_SCREENSHOTS = os.environ.get("MARS_UPDATE_SCREENSHOTS") == "1"
 #: The flags the issue asks for (Playwright adds its own automation flags beside them).
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 #: Dashboard slug -> (asset name, least number of plots the demo's data gives it).
-DASHBOARDS = {"mission": ("mission_dashboard", 5), "traverse": ("traverse_dashboard", 2),
-              "images": ("images_dashboard", 5), "data_health": ("data_health_dashboard", 4)}
+DASHBOARDS = {
+    "mission": ("mission_dashboard", 5),
+    "traverse": ("traverse_dashboard", 2),
+    "images": ("images_dashboard", 5),
+    "data_health": ("data_health_dashboard", 4),
+}
 #: Width of the saved screenshots (pixels); taller pages keep their aspect ratio.
 SCREENSHOT_WIDTH = 1200
 
@@ -106,8 +110,11 @@ def open_dashboard(browser, path: Path):
 
     page.route("**/*", route)
     page.goto(path.as_uri(), wait_until="load", timeout=120_000)
-    page.wait_for_function("() => window.Plotly && [...document.querySelectorAll('.js-plotly-plot')]"
-                           ".every(el => el._fullLayout && el.data)", timeout=60_000)
+    page.wait_for_function(
+        "() => window.Plotly && [...document.querySelectorAll('.js-plotly-plot')]"
+        ".every(el => el._fullLayout && el.data)",
+        timeout=60_000,
+    )
     page.wait_for_timeout(500)  # let transitions settle before measuring and taking the picture
     return page, console_errors, page_errors, blocked
 
@@ -168,8 +175,9 @@ def test_dashboard_renders_offline_in_chromium(name, demo_warehouse, browser, tm
         out = SCREENSHOTS if UPDATE_SCREENSHOTS else tmp_path
         out.mkdir(parents=True, exist_ok=True)
         if img.width > SCREENSHOT_WIDTH:
-            img = img.resize((SCREENSHOT_WIDTH, round(img.height * SCREENSHOT_WIDTH / img.width)),
-                             Image.Resampling.LANCZOS)
+            img = img.resize(
+                (SCREENSHOT_WIDTH, round(img.height * SCREENSHOT_WIDTH / img.width)), Image.Resampling.LANCZOS
+            )
         img.save(out / f"{name}.png", optimize=True)
     finally:
         page.close()
@@ -194,8 +202,12 @@ def test_each_dashboard_is_described_in_dagster_metadata(demo_warehouse):
 
 def test_builders_make_a_page_from_an_empty_warehouse():
     """Nothing written yet: every page still builds, offline, with no charts and no errors."""
-    from mars_assets.dashboards import (build_health_dashboard, build_images_dashboard, build_mission_dashboard,
-                                        build_traverse_dashboard)
+    from mars_assets.dashboards import (
+        build_health_dashboard,
+        build_images_dashboard,
+        build_mission_dashboard,
+        build_traverse_dashboard,
+    )
 
     pages = [
         build_mission_dashboard(mission_summary=None, camera_usage=None, sol_activity=None, photo_gaps=None),
@@ -214,12 +226,22 @@ def test_builders_make_a_page_from_an_empty_warehouse():
 def test_select_images_takes_both_ends_of_each_metric_once():
     from mars_assets.dashboards import select_images
 
-    stats = [{"image_id": f"i{i}", "rover": "curiosity", "sol": i, "brightness_norm": b, "sharpness": sh,
-              "spectral_slope": sl} for i, (b, sh, sl) in enumerate([(0.9, 1.0, -2.0), (0.1, 3.0, -3.0),
-                                                                    (0.5, 2.0, None)])]
+    stats = [
+        {
+            "image_id": f"i{i}",
+            "rover": "curiosity",
+            "sol": i,
+            "brightness_norm": b,
+            "sharpness": sh,
+            "spectral_slope": sl,
+        }
+        for i, (b, sh, sl) in enumerate([(0.9, 1.0, -2.0), (0.1, 3.0, -3.0), (0.5, 2.0, None)])
+    ]
     picked = {r["image_id"]: labels for r, labels in select_images(stats)}
-    assert picked == {"i0": ["brightest", "softest", "flattest spectrum"],
-                      "i1": ["darkest", "sharpest", "steepest spectrum"]}
+    assert picked == {
+        "i0": ["brightest", "softest", "flattest spectrum"],
+        "i1": ["darkest", "sharpest", "steepest spectrum"],
+    }
 
 
 def test_traverse_wkt_parsing():

@@ -17,8 +17,15 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_every_layer_has_assets_and_checks():
     keys = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
-    assert {"bronze/photos", "bronze/images", "silver/photos", "silver/image_stats", "gold/mission_summary",
-            "catalog/warehouse_duckdb", "dashboards/mission_dashboard"} <= keys
+    assert {
+        "bronze/photos",
+        "bronze/images",
+        "silver/photos",
+        "silver/image_stats",
+        "gold/mission_summary",
+        "catalog/warehouse_duckdb",
+        "dashboards/mission_dashboard",
+    } <= keys
     checks = {k.name for k in defs.resolve_asset_graph().asset_check_keys}
     assert {"matches_manifest", "statistics_in_range"} <= checks
 
@@ -27,8 +34,14 @@ def test_dagster_definitions_validate_passes_on_workspace_yaml(tmp_path):
     # an instance of its own: `make test` exports DAGSTER_HOME=./.dagster_home, which exists
     # only once `make demo` has run
     env = {**os.environ, "DAGSTER_HOME": str(tmp_path)}
-    r = subprocess.run([sys.executable, "-m", "dagster", "definitions", "validate", "-w", "workspace.yaml"],
-                       cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    r = subprocess.run(
+        [sys.executable, "-m", "dagster", "definitions", "validate", "-w", "workspace.yaml"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert r.returncode == 0, r.stdout + r.stderr
     assert "Validation successful" in r.stdout + r.stderr
 
@@ -65,8 +78,14 @@ def test_dagster_cli_lists_the_sensors_and_schedules(tmp_path):
     env = {**os.environ, "DAGSTER_HOME": str(tmp_path)}
     listed = {}
     for kind in ("sensor", "schedule"):
-        r = subprocess.run([sys.executable, "-m", "dagster", kind, "list", "-w", "workspace.yaml"], cwd=ROOT, env=env,
-                           capture_output=True, text=True, timeout=300)
+        r = subprocess.run(
+            [sys.executable, "-m", "dagster", kind, "list", "-w", "workspace.yaml"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert r.returncode == 0, r.stdout + r.stderr
         listed[kind] = r.stdout
     for name in ("new_sol_sensor", "landing_zone_sensor", "photo_gap_sensor", "default_automation_condition_sensor"):
@@ -79,9 +98,15 @@ def test_dagster_cli_lists_the_sensors_and_schedules(tmp_path):
 def test_ui_starts_on_loopback(tmp_path):
     port = free_port()
     env = {**os.environ, "DAGSTER_HOME": str(tmp_path), "MARS_WAREHOUSE": str(tmp_path / "warehouse")}
-    proc = subprocess.Popen([sys.executable, "-m", "mars_assets.cli", "ui", "--port", str(port),
-                             "--dagster-home", str(tmp_path)], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=default_signals)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mars_assets.cli", "ui", "--port", str(port), "--dagster-home", str(tmp_path)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        preexec_fn=default_signals,
+    )
     try:
         deadline, body = time.monotonic() + 180, None
         while time.monotonic() < deadline and proc.poll() is None:
@@ -91,6 +116,8 @@ def test_ui_starts_on_loopback(tmp_path):
                     break
             except OSError:
                 time.sleep(1)
-        assert body and "dagster_webserver_version" in body, proc.stdout.read1().decode() if proc.poll() is not None else "timeout"
+        assert body and "dagster_webserver_version" in body, (
+            proc.stdout.read1().decode() if proc.poll() is not None else "timeout"
+        )
     finally:
         stop_process_group(proc, grace=20)

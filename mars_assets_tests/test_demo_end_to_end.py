@@ -13,8 +13,9 @@ pytestmark = pytest.mark.slow
 
 def run_cli(*args, env_extra=None, cwd=None):
     env = {**os.environ, **(env_extra or {})}
-    return subprocess.run([sys.executable, "-m", "mars_assets.cli", *args], capture_output=True, text=True,
-                          env=env, cwd=cwd, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "mars_assets.cli", *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=600
+    )
 
 
 def q(wh: Path, sql: str):
@@ -34,10 +35,13 @@ def test_demo_loads_4800_photos_over_six_rover_sols(full_demo):
 
 def test_each_recorded_sol_matches_the_manifest_where_it_covers_it(full_demo):
     wh, _, _ = full_demo
-    rows = q(wh, """
+    rows = q(
+        wh,
+        """
         select p.rover, p.sol, count(*) as photos, list(distinct p.camera order by p.camera) as cams,
                any_value(m.total_photos), any_value(m.cameras)
-        from silver.photos p join silver.manifest_sols m using (rover, sol) group by p.rover, p.sol""")
+        from silver.photos p join silver.manifest_sols m using (rover, sol) group by p.rover, p.sol""",
+    )
     assert {(r[0], r[1]) for r in rows} == {("curiosity", 0), ("curiosity", 1), ("curiosity", 1000)}
     for _rover, _sol, photos, cams, m_photos, m_cams in rows:
         assert photos == m_photos and cams == sorted(m_cams)
@@ -45,8 +49,9 @@ def test_each_recorded_sol_matches_the_manifest_where_it_covers_it(full_demo):
 
 def test_photo_gaps_valid_for_every_recorded_curiosity_sol(full_demo):
     wh, _, _ = full_demo
-    assert q(wh, "select sol, gap_status from gold.photo_gaps where rover = 'curiosity' and silver_photos > 0 "
-                 "order by sol") == [(0, "VALID"), (1, "VALID"), (1000, "VALID")]
+    assert q(
+        wh, "select sol, gap_status from gold.photo_gaps where rover = 'curiosity' and silver_photos > 0 order by sol"
+    ) == [(0, "VALID"), (1, "VALID"), (1000, "VALID")]
     assert q(wh, "select count(*) from gold.image_stats_daily") != [(0,)]
 
 
@@ -54,13 +59,20 @@ def test_every_image_with_a_known_sol_has_statistics(full_demo):
     wh, _, _ = full_demo
     assert q(wh, "select count(*) from silver.landing_files") == [(110,)]
     assert q(wh, "select count(*) from silver.images") == [(109,)]
-    assert q(wh, "select count(*) from silver.image_stats s join silver.images i using (image_id, rover, sol)") == [(109,)]
-    assert q(wh, "select count(*) from silver.landing_files where status = 'quarantined' and reason is not null") == [(1,)]
+    assert q(wh, "select count(*) from silver.image_stats s join silver.images i using (image_id, rover, sol)") == [
+        (109,)
+    ]
+    assert q(wh, "select count(*) from silver.landing_files where status = 'quarantined' and reason is not null") == [
+        (1,)
+    ]
 
 
 def test_waypoints_for_both_rovers_and_dashboard(full_demo):
     wh, _, _ = full_demo
-    assert q(wh, "select rover, count(*) from silver.waypoints group by 1 order by 1") == [("curiosity", 1304), ("perseverance", 586)]
+    assert q(wh, "select rover, count(*) from silver.waypoints group by 1 order by 1") == [
+        ("curiosity", 1304),
+        ("perseverance", 586),
+    ]
     assert "plotly" in (wh / "dashboards/mission/index.html").read_text()
     assert "traverse" in (wh / "dashboards/traverse/index.html").read_text()
     assert "FFT" in (wh / "dashboards/images/index.html").read_text()
@@ -70,8 +82,11 @@ def test_demo_runs_on_another_folder_and_rerun_is_idempotent(full_demo, tmp_path
     """--archive DIR: a copy of part of the snapshot in the same layout; run it twice."""
     from mars_assets_tests.conftest import make_small_archive
 
-    archive = make_small_archive(tmp_path / "elsewhere", photos=("opportunity_sol0001.json",),
-                                 images=("mars-raw-utils/NRF_0731_0731848568_991ECM_N0361610NCAM12731_04_195J01.png",))
+    archive = make_small_archive(
+        tmp_path / "elsewhere",
+        photos=("opportunity_sol0001.json",),
+        images=("mars-raw-utils/NRF_0731_0731848568_991ECM_N0361610NCAM12731_04_195J01.png",),
+    )
     wh = tmp_path / "out"
     for _ in range(2):
         r = run_cli("demo", "--archive", str(archive), "--warehouse", str(wh), "--dagster-home", str(tmp_path / "h"))

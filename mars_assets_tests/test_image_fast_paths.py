@@ -142,9 +142,7 @@ def test_radial_bins_match_numpy_when_rho_sits_on_bin_edges(shape):
     g = rng_image(sum(shape), shape)
     s = image_statistics(to_pixels(Image.fromarray(g)))
     ref = reference_spectral(g.astype(np.float32) / np.float32(255), 32)
-    np.testing.assert_allclose(
-        s["radial_power"], ref["radial_power"], rtol=1e-4, atol=1e-9 * ref["radial_power"].max()
-    )
+    np.testing.assert_allclose(s["radial_power"], ref["radial_power"], rtol=1e-4, atol=1e-9 * ref["radial_power"].max())
 
 
 # ------------------------------------------------------------ Laplacian variance
@@ -174,9 +172,7 @@ def test_fft_laplacian_variance_on_smooth_image_with_strong_borders():
 def test_sharpness_of_rgb_matches_laplace_of_float_luma():
     rgb = rng_image(11, (40, 57, 3))
     s = image_statistics(to_pixels(Image.fromarray(rgb)))
-    assert s["sharpness"] == pytest.approx(
-        reference_sharpness(luma32(rgb) / np.float32(255)), rel=1e-4
-    )
+    assert s["sharpness"] == pytest.approx(reference_sharpness(luma32(rgb) / np.float32(255)), rel=1e-4)
 
 
 # ---------------------------------------------------------------- RGB shortcuts
@@ -226,8 +222,11 @@ def test_gray_moments_of_nearly_constant_rgb_stay_accurate():
     assert const["gray_std"] == 0.0 and const["sharpness"] == 0.0
 
 
-@pytest.mark.parametrize("shape", [(37, 53), (53, 37, 3), (2100, 2101, 3), (4200, 4099)],
-                         ids=["gray-odd", "rgb-odd", "rgb-luma-over-16MiB", "gray-over-16MiB"])
+@pytest.mark.parametrize(
+    "shape",
+    [(37, 53), (53, 37, 3), (2100, 2101, 3), (4200, 4099)],
+    ids=["gray-odd", "rgb-odd", "rgb-luma-over-16MiB", "gray-over-16MiB"],
+)
 def test_bytes_path_equals_decoded_path_with_and_without_zero_copy_views(shape):
     # Pillow exports an image zero-copy only when it is one memory block (16 MiB);
     # larger luma / gray images take the copying fallback. Both must give the same row.
@@ -399,11 +398,14 @@ def test_image_files_are_read_by_the_process_that_computes_them(tmp_path):
     assert [work_estimate(f) for f in files] == [work_estimate(b) for b in blobs]
     assert work_estimate(ImageFile(str(tmp_path / "gone.jpg"), 10)) == work_estimate(b"")
     expected = statistics_for_many(blobs, workers=1)
-    for out in (statistics_for_many(files, workers=1),
-                statistics_for_many(files, workers=2, min_parallel_bytes=0, chunksize=2),
-                statistics_for_many([*files[:3], *blobs[3:]], workers=2, min_parallel_bytes=0)):  # mixed
-        assert [str(r) if isinstance(r, ImageDecodeError) else r for r in out] == \
-            [str(r) if isinstance(r, ImageDecodeError) else r for r in expected]
+    for out in (
+        statistics_for_many(files, workers=1),
+        statistics_for_many(files, workers=2, min_parallel_bytes=0, chunksize=2),
+        statistics_for_many([*files[:3], *blobs[3:]], workers=2, min_parallel_bytes=0),
+    ):  # mixed
+        assert [str(r) if isinstance(r, ImageDecodeError) else r for r in out] == [
+            str(r) if isinstance(r, ImageDecodeError) else r for r in expected
+        ]
     # a file that is gone is an error of the caller's, raised (not a decode error, not skipped)
     gone = ImageFile(str(tmp_path / "gone.jpg"), 10)
     with pytest.raises(FileNotFoundError):

@@ -267,14 +267,10 @@ def test_rgb_stats_agree_with_plain_reference_implementation(shape):
     )
 
     g01 = y / np.float32(255)
-    assert s["sharpness"] == pytest.approx(
-        float(np.var(scipy.ndimage.laplace(g01).astype(np.float64))), rel=1e-4
-    )
+    assert s["sharpness"] == pytest.approx(float(np.var(scipy.ndimage.laplace(g01).astype(np.float64))), rel=1e-4)
     ref = reference_spectral(g01, 32)
     assert s["fft_mean_magnitude"] == pytest.approx(ref["fft_mean_magnitude"], rel=1e-4)
-    np.testing.assert_allclose(
-        s["radial_power"], ref["radial_power"], rtol=1e-4, atol=1e-9 * ref["radial_power"].max()
-    )
+    np.testing.assert_allclose(s["radial_power"], ref["radial_power"], rtol=1e-4, atol=1e-9 * ref["radial_power"].max())
     np.testing.assert_allclose(s["radial_frequency"], ref["radial_frequency"], rtol=1e-12)
     assert s["spectral_slope"] == pytest.approx(ref["spectral_slope"], rel=1e-4)
     assert s["hf_energy_fraction"] == pytest.approx(ref["hf_energy_fraction"], rel=1e-4)

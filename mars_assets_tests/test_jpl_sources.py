@@ -22,7 +22,7 @@ from mars_assets.sources.replay_server import ReplayServer
 from mars_assets.sources.snapshot import ArchiveLayoutError, Snapshot
 
 FIXTURES = Path(__file__).parent / "fixtures"
-NOW = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 EXAMPLE_ID = "NLF_0100_0675828717_276ECM_N0040218NCAM00503_01_295J"  # the id quoted in NASA_SOURCES.md
 
 
@@ -42,13 +42,13 @@ def jpl_replay(_jpl_server):
 
 
 def m2020(server, **kw) -> JplMars2020Client:
-    return JplMars2020Client(base_url=server.jpl_mars2020_url,
-                             **{"backoff_factor": 0.01, "max_retry_after_seconds": 0.2, **kw})
+    return JplMars2020Client(
+        base_url=server.jpl_mars2020_url, **{"backoff_factor": 0.01, "max_retry_after_seconds": 0.2, **kw}
+    )
 
 
 def msl(server, **kw) -> JplMslClient:
-    return JplMslClient(base_url=server.jpl_msl_url,
-                        **{"backoff_factor": 0.01, "max_retry_after_seconds": 0.2, **kw})
+    return JplMslClient(base_url=server.jpl_msl_url, **{"backoff_factor": 0.01, "max_retry_after_seconds": 0.2, **kw})
 
 
 def by_product(rows):
@@ -58,6 +58,7 @@ def by_product(rows):
 # ---------------------------------------------------------------------------------------
 # Perseverance over HTTP
 # ---------------------------------------------------------------------------------------
+
 
 def test_m2020_whole_sol_is_one_request_keeping_full_frames_only(jpl_replay):
     pages = m2020(jpl_replay).sol_pages(100)
@@ -90,14 +91,16 @@ def test_m2020_row_values_and_string_numbers(jpl_replay):
     assert r["product_id"] == EXAMPLE_ID and r["ingested_at"] == NOW
     assert r["site"] == 4 and r["drive"] == 218  # drive is the string "218" in the feed
     assert (r["width"], r["height"]) == (1280, 960)  # from extended.dimension "(1280,960)"
-    assert r["date_taken_utc"] == dt.datetime(2021, 6, 1, 14, 10, 53, 116000, tzinfo=dt.timezone.utc)
+    assert r["date_taken_utc"] == dt.datetime(2021, 6, 1, 14, 10, 53, 116000, tzinfo=dt.UTC)
     assert r["date_taken_mars"] == "Sol-00100M15:26:09.623"
 
 
 def test_m2020_http_urls_are_upgraded_and_a_time_without_offset_is_utc(jpl_replay):
     rows, _ = jpl_mars2020.parse_images(m2020(jpl_replay).sol_pages(100)[0].body, ingested_at=NOW)
     fhaz = next(r for r in rows if r["camera"] == "FRONT_HAZCAM_LEFT_A")
-    assert all(fhaz[k].startswith("https://") for k in ("img_src", "img_src_small", "img_src_medium", "img_src_full_res"))
+    assert all(
+        fhaz[k].startswith("https://") for k in ("img_src", "img_src_small", "img_src_medium", "img_src_full_res")
+    )
     nrf = next(r for r in rows if r["camera"] == "NAVCAM_RIGHT")
     assert nrf["date_taken_utc"].tzinfo is not None and nrf["date_taken_utc"].utcoffset() == dt.timedelta(0)
     assert (by_product(rows)["SC3_0100_0675813233_100EBY_N0040218SCAM01100_0030LUJ"]["width"]) == 2048
@@ -127,8 +130,9 @@ def test_m2020_list_mode_stops_at_total_results_without_an_extra_request(jpl_rep
 
 def test_m2020_list_mode_survives_an_upstream_that_ignores_paging(jpl_replay, monkeypatch):
     original = jpl_replay._jpl_m2020
-    monkeypatch.setattr(jpl_replay, "_jpl_m2020",
-                        lambda q: original({k: v for k, v in q.items() if k not in ("num", "page")}))
+    monkeypatch.setattr(
+        jpl_replay, "_jpl_m2020", lambda q: original({k: v for k, v in q.items() if k not in ("num", "page")})
+    )
     pages = m2020(jpl_replay, page_size=4).sol_pages(100)
     assert len(pages) == 1 and len(jpl_replay.requests) == 2  # page 1 repeated page 0: not kept
     rows, rejects = jpl_mars2020.parse_pages([p.body for p in pages], ingested_at=NOW)
@@ -204,6 +208,7 @@ def test_unreachable_feed_is_a_clear_error():
 # Curiosity over HTTP
 # ---------------------------------------------------------------------------------------
 
+
 def test_msl_pages_on_more_until_false(jpl_replay):
     pages = msl(jpl_replay, per_page=5).sol_pages(3000)
     bodies = [json.loads(p.body) for p in pages]
@@ -211,8 +216,10 @@ def test_msl_pages_on_more_until_false(jpl_replay):
     assert [b["more"] for b in bodies] == [True, True, False]
     assert all(b["total"] == 12 for b in bodies)
     for i, q in enumerate(jpl_replay.requests):
-        assert ("order=sol+desc%2Cinstrument_sort+asc%2Csample_type_sort+asc%2C+date_taken+desc"
-                f"&per_page=5&page={i}&condition_1=msl%3Amission&condition_2=3000%3Asol%3Ain") in q
+        assert (
+            "order=sol+desc%2Cinstrument_sort+asc%2Csample_type_sort+asc%2C+date_taken+desc"
+            f"&per_page=5&page={i}&condition_1=msl%3Amission&condition_2=3000%3Asol%3Ain"
+        ) in q
     rows, rejects = jpl_msl.parse_pages([p.body for p in pages], ingested_at=NOW)
     assert len(rows) == 9 and len({r["photo_id"] for r in rows}) == 9
     assert all(tuple(r) == instruments.PHOTO_ROW_KEYS for r in rows)
@@ -253,13 +260,15 @@ def test_msl_row_values_and_string_numbers(jpl_replay):
     assert (r["camera"], r["camera_full_name"], r["camera_known"]) == ("FHAZ", "Front Hazard Avoidance Camera", True)
     assert r["camera_id"] is None
     assert r["product_id"] == "FRB_663813010EDR_F0871234FHAZ00302M_"
-    assert r["img_src"] == ("https://mars.nasa.gov/msl-raw-images/proj/msl/redops/ods/surface/sol/03000/"
-                            "opgs/edr/fcam/FRB_663813010EDR_F0871234FHAZ00302M_.JPG")  # https_url, not url (http)
+    assert r["img_src"] == (
+        "https://mars.nasa.gov/msl-raw-images/proj/msl/redops/ods/surface/sol/03000/"
+        "opgs/edr/fcam/FRB_663813010EDR_F0871234FHAZ00302M_.JPG"
+    )  # https_url, not url (http)
     assert r["img_src_small"] is r["img_src_medium"] is r["img_src_full_res"] is None
     assert (r["site"], r["drive"]) == (87, 1234)
     assert (r["width"], r["height"]) == (1024, 1024)
     assert r["sample_type"] == "full" and r["date_taken_mars"] == "Sol-03000M11:01:11.000"
-    assert r["date_taken_utc"] == dt.datetime(2021, 1, 13, 12, 34, 47, 105000, tzinfo=dt.timezone.utc)
+    assert r["date_taken_utc"] == dt.datetime(2021, 1, 13, 12, 34, 47, 105000, tzinfo=dt.UTC)
     cams = {x["product_id"]: x["camera"] for x in rows}
     assert cams["NLB_663813675EDR_F0871234NCAM00299M_"] == "NAVCAM"
     assert cams["3000ML0156430011104573C00_DXXX"] == "MAST"
@@ -345,6 +354,7 @@ def test_msl_past_max_pages_raises(jpl_replay):
 # Replay server and snapshot layout
 # ---------------------------------------------------------------------------------------
 
+
 def test_snapshot_indexes_jpl_folders_and_traverse_layers():
     snap = Snapshot.open(FIXTURES)
     assert snap.jpl_sols("mars2020") == {100, 101} and snap.jpl_sols("msl") == {3000, 3001}
@@ -389,6 +399,7 @@ def test_feed_routes_reject_other_feeds_and_serve_no_curiosity_on_the_rss_feed(j
 # Pure parsing and shared rules
 # ---------------------------------------------------------------------------------------
 
+
 def _m2020_image(**over):
     base = json.loads((FIXTURES / "jpl/mars2020/sol0101.json").read_text())["images"][0]
     return {**base, **over}
@@ -413,13 +424,27 @@ def test_m2020_bodies_as_bytes_lists_or_objects_give_the_same_rows():
 
 def test_m2020_malformed_images_are_rejects_not_errors():
     good = _m2020_image()
-    bodies = [good, _m2020_image(sol=None), _m2020_image(imageid=""), "not an object",
-              _m2020_image(imageid="X1", extended={"dimension": "1280x960"}),
-              _m2020_image(imageid="X2", drive="2.5"), _m2020_image(imageid="X3", camera={}), good]
+    bodies = [
+        good,
+        _m2020_image(sol=None),
+        _m2020_image(imageid=""),
+        "not an object",
+        _m2020_image(imageid="X1", extended={"dimension": "1280x960"}),
+        _m2020_image(imageid="X2", drive="2.5"),
+        _m2020_image(imageid="X3", camera={}),
+        good,
+    ]
     rows, rejects = jpl_mars2020.parse_images(bodies, ingested_at=NOW)
     assert len(rows) == 1
-    assert [(r["index"], r["filtered"]) for r in rejects] == [(1, False), (2, False), (3, False), (4, False),
-                                                              (5, False), (6, False), (7, True)]
+    assert [(r["index"], r["filtered"]) for r in rejects] == [
+        (1, False),
+        (2, False),
+        (3, False),
+        (4, False),
+        (5, False),
+        (6, False),
+        (7, True),
+    ]
     assert "no sol" in rejects[0]["reason"] and "duplicate" in rejects[-1]["reason"]
 
 
@@ -455,8 +480,12 @@ def test_value_rules():
     assert instruments.parse_dimension("(1,1,5120,3840)") == (5120, 3840)
     assert instruments.parse_dimension(None) == (None, None)
     utc = instruments.parse_utc("2021-06-01T14:10:53.116Z")
-    assert utc == instruments.parse_utc("2021-06-01T14:10:53.116") == instruments.parse_utc("2021-06-01T16:10:53.116+02:00")
-    assert utc.tzinfo == dt.timezone.utc
+    assert (
+        utc
+        == instruments.parse_utc("2021-06-01T14:10:53.116")
+        == instruments.parse_utc("2021-06-01T16:10:53.116+02:00")
+    )
+    assert utc.tzinfo == dt.UTC
     assert jpl_mars2020.parse_latest_sol({"latest_sol": "1995"}) == 1995
     with pytest.raises(ResponseShapeError):
         jpl_mars2020.parse_latest_sol({"latest_sol": None})
@@ -464,7 +493,12 @@ def test_value_rules():
 
 def test_earth_date_rule_matches_the_recorded_v1_photos(snapshot_root):
     checked = 0
-    for name in ("curiosity_sol0000.json", "curiosity_sol0001.json", "curiosity_sol1000.json", "perseverance_sol0000.json"):
+    for name in (
+        "curiosity_sol0000.json",
+        "curiosity_sol0001.json",
+        "curiosity_sol1000.json",
+        "perseverance_sol0000.json",
+    ):
         for p in json.loads((snapshot_root / "api" / "photos" / name).read_text())["photos"][:50]:
             rover = p["rover"]["name"].lower()
             assert instruments.earth_date_for_sol(rover, p["sol"]).isoformat() == p["earth_date"]
@@ -479,7 +513,7 @@ def test_camera_maps_use_the_v1_names_and_full_names_recorded_in_the_snapshot(sn
 
     m20 = cameras("perseverance_sol0000.json")
     assert {k: v[1] for k, v in instruments.M2020_CAMERAS.items()} == m20
-    assert instruments.MSL_CLASSIC_FULL_NAMES == cameras("curiosity_sol1000.json")
+    assert cameras("curiosity_sol1000.json") == instruments.MSL_CLASSIC_FULL_NAMES
     assert set(instruments.MSL_INSTRUMENT_CAMERAS.values()) == set(instruments.MSL_CLASSIC_FULL_NAMES)
     assert instruments.m2020_camera("navcam_left") == ("NAVCAM_LEFT", "Navigation Camera - Left", True)
     assert instruments.msl_camera("MAST_RIGHT") == ("MAST", "Mast Camera", True)

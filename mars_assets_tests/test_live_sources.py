@@ -32,14 +32,36 @@ def live_run(tmp_path_factory):
         shutil.copy(p, archive / "traverse" / p.name)
     wh = tmp / "warehouse"
     with ReplayServer(archive) as server:
-        env = {**os.environ, "MARS_PHOTOS_API_URL": server.photos_api_url, "MARS_MMGIS_URL": server.mmgis_url,
-               "MARS_JPL_MARS2020_URL": server.jpl_mars2020_url, "MARS_JPL_MSL_URL": server.jpl_msl_url,
-               "MARS_MAX_IMAGE_DOWNLOADS": "0", "DAGSTER_HOME": str(tmp / "home")}
+        env = {
+            **os.environ,
+            "MARS_PHOTOS_API_URL": server.photos_api_url,
+            "MARS_MMGIS_URL": server.mmgis_url,
+            "MARS_JPL_MARS2020_URL": server.jpl_mars2020_url,
+            "MARS_JPL_MSL_URL": server.jpl_msl_url,
+            "MARS_MAX_IMAGE_DOWNLOADS": "0",
+            "DAGSTER_HOME": str(tmp / "home"),
+        }
         outs = []
         for rover, sols in (("perseverance", "100-101"), ("curiosity", "3000-3001"), ("spirit", "1")):
-            r = subprocess.run([sys.executable, "-m", "mars_assets.cli", "run", "--rover", rover, "--sols", sols,
-                                "--warehouse", str(wh)], env=env, cwd=ROOT, capture_output=True, text=True,
-                               timeout=600)
+            r = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "mars_assets.cli",
+                    "run",
+                    "--rover",
+                    rover,
+                    "--sols",
+                    sols,
+                    "--warehouse",
+                    str(wh),
+                ],
+                env=env,
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                timeout=600,
+            )
             assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
             outs.append(r.stdout)
     con = duckdb.connect(str(wh / "warehouse.duckdb"), read_only=True)
@@ -50,25 +72,44 @@ def live_run(tmp_path_factory):
 def test_one_photos_table_for_every_source(live_run):
     con, outs = live_run
     assert "perseverance: sols 100..101 from jpl_mars2020" in outs[0]
-    rows = con.sql("select source, rover, count(*), count(distinct sol) from silver.photos group by all order by all").fetchall()
-    assert [(r[0], r[1]) for r in rows] == [("jpl_mars2020", "perseverance"), ("jpl_msl", "curiosity"),
-                                           ("photos_api_v1", "spirit")]
+    rows = con.sql(
+        "select source, rover, count(*), count(distinct sol) from silver.photos group by all order by all"
+    ).fetchall()
+    assert [(r[0], r[1]) for r in rows] == [
+        ("jpl_mars2020", "perseverance"),
+        ("jpl_msl", "curiosity"),
+        ("photos_api_v1", "spirit"),
+    ]
     assert rows[2][2] == 77
     # thumbnails filtered: only Full/full samples reached silver
-    assert con.sql("select distinct lower(sample_type) from silver.photos where source <> 'photos_api_v1'").fetchall() == [("full",)]
+    assert con.sql(
+        "select distinct lower(sample_type) from silver.photos where source <> 'photos_api_v1'"
+    ).fetchall() == [("full",)]
     # string numbers parsed; unknown instruments kept and flagged
-    assert con.sql("select count(*) from silver.photos where source = 'jpl_mars2020' and width is null").fetchone() == (0,)
+    assert con.sql("select count(*) from silver.photos where source = 'jpl_mars2020' and width is null").fetchone() == (
+        0,
+    )
     flagged = {c for (c,) in con.sql("select camera from silver.photos where camera_known = false").fetchall()}
     assert {"PIXL_MCC", "NEWCAM_TEST"} <= flagged
 
 
 def test_traverse_legs_in_silver_and_distance_per_sol_in_gold(live_run):
     con, _ = live_run
-    legs = con.sql("select rover, sol, count(*), sum(length_m) from silver.traverse group by all order by all").fetchall()
-    assert [(r[0], r[1], r[2]) for r in legs] == [("curiosity", 3000, 2), ("curiosity", 3001, 1),
-                                                ("perseverance", 100, 2), ("perseverance", 101, 1)]
-    gold = dict(((r, s), (d, src)) for r, s, d, src in con.sql(
-        "select rover, sol, distance_m, distance_source from gold.sol_activity where sol in (100, 101, 3000, 3001)").fetchall())
+    legs = con.sql(
+        "select rover, sol, count(*), sum(length_m) from silver.traverse group by all order by all"
+    ).fetchall()
+    assert [(r[0], r[1], r[2]) for r in legs] == [
+        ("curiosity", 3000, 2),
+        ("curiosity", 3001, 1),
+        ("perseverance", 100, 2),
+        ("perseverance", 101, 1),
+    ]
+    gold = dict(
+        ((r, s), (d, src))
+        for r, s, d, src in con.sql(
+            "select rover, sol, distance_m, distance_source from gold.sol_activity where sol in (100, 101, 3000, 3001)"
+        ).fetchall()
+    )
     for rover, sol, _n, length in legs:
         assert gold[(rover, sol)] == (pytest.approx(length, abs=1e-3), "traverse")
 
@@ -79,8 +120,11 @@ def test_earth_date_rule_holds_for_jpl_rows(live_run):
     import math
 
     expected = dt.date(2021, 2, 18) + dt.timedelta(days=math.floor(100 * 88775.244 / 86400))  # 102 days
-    assert con.sql("select distinct earth_date from silver.photos where rover = 'perseverance' and sol = 100").fetchall() \
-        == [(expected,)] == [(dt.date(2021, 5, 31),)]
+    assert (
+        con.sql("select distinct earth_date from silver.photos where rover = 'perseverance' and sol = 100").fetchall()
+        == [(expected,)]
+        == [(dt.date(2021, 5, 31),)]
+    )
 
 
 def test_parse_sols_ranges_and_lists():

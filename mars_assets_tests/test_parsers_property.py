@@ -29,20 +29,52 @@ from mars_assets.sources import jpl_mars2020, jpl_msl, mmgis, photos_api
 from mars_assets.sources.product_ids import parse_product_id
 from mars_assets.sources.snapshot import bundled_snapshot
 
-NOW = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 PROPERTY = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 SOL1 = json.loads((bundled_snapshot() / "api/photos/curiosity_sol0001.json").read_text())["photos"]
 
 #: Any JSON value (what json.loads can return), floats including NaN and ±infinity
 #: (Python's json module reads and writes them).
-scalars = (st.none() | st.booleans() | st.integers(min_value=-(2**80), max_value=2**80)
-           | st.floats(allow_nan=True, allow_infinity=True) | st.text(max_size=12))
-json_values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4)
-                           | st.dictionaries(st.text(max_size=8), inner, max_size=4), max_leaves=12)
+scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**80), max_value=2**80)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text(max_size=12)
+)
+json_values = st.recursive(
+    scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12,
+)
 #: Values at the edges of the silver column types and of date arithmetic, which random
 #: integers rarely hit.
-edges = st.sampled_from([-1, 0, 2**31, -(2**31) - 1, 2**63, -(2**63) - 1, 2**64, 10**12, 10**9, 100_001, 1e300,
-                         -1e300, 1.5, float("inf"), float("nan"), "1e3", " 7 ", "-3", "", "null", "9" * 30, True])
+edges = st.sampled_from(
+    [
+        -1,
+        0,
+        2**31,
+        -(2**31) - 1,
+        2**63,
+        -(2**63) - 1,
+        2**64,
+        10**12,
+        10**9,
+        100_001,
+        1e300,
+        -1e300,
+        1.5,
+        float("inf"),
+        float("nan"),
+        "1e3",
+        " 7 ",
+        "-3",
+        "",
+        "null",
+        "9" * 30,
+        True,
+    ]
+)
 
 
 def fits(rows: list[dict], schema: pa.Schema) -> None:
@@ -52,8 +84,9 @@ def fits(rows: list[dict], schema: pa.Schema) -> None:
 
 def mutated(base: dict, keys: list[str], max_changes: int | None = None):
     """``base`` with up to ``max_changes`` of ``keys`` replaced by edge values, arbitrary JSON or deleted."""
-    changes = st.dictionaries(st.sampled_from(keys), edges | json_values | st.just("<deleted>"),
-                              max_size=max_changes or len(keys))
+    changes = st.dictionaries(
+        st.sampled_from(keys), edges | json_values | st.just("<deleted>"), max_size=max_changes or len(keys)
+    )
 
     def apply(change: dict) -> dict:
         out = copy.deepcopy(base)
@@ -69,9 +102,11 @@ def mutated(base: dict, keys: list[str], max_changes: int | None = None):
 
 photo_keys = ["id", "sol", "camera", "img_src", "earth_date", "rover"]
 camera_variants = mutated(SOL1[0]["camera"], ["id", "name", "full_name"])
-photos = (mutated(SOL1[0], photo_keys)
-          | st.builds(lambda p, c: {**p, "camera": c}, mutated(SOL1[0], photo_keys), camera_variants)
-          | json_values)
+photos = (
+    mutated(SOL1[0], photo_keys)
+    | st.builds(lambda p, c: {**p, "camera": c}, mutated(SOL1[0], photo_keys), camera_variants)
+    | json_values
+)
 
 
 # -- Photos API v1 ------------------------------------------------------------------------
@@ -89,13 +124,21 @@ def test_parse_photo_returns_a_typed_row_or_a_shape_error(obj):
 
 
 @PROPERTY
-@given(st.integers(min_value=0, max_value=2**63 - 1), st.integers(min_value=0, max_value=photos_api.MAX_SOL),
-       st.text(st.characters(codec="ascii", categories=["Lu", "Nd"]), min_size=1, max_size=12),
-       st.sampled_from(["http", "https"]), st.booleans())
+@given(
+    st.integers(min_value=0, max_value=2**63 - 1),
+    st.integers(min_value=0, max_value=photos_api.MAX_SOL),
+    st.text(st.characters(codec="ascii", categories=["Lu", "Nd"]), min_size=1, max_size=12),
+    st.sampled_from(["http", "https"]),
+    st.booleans(),
+)
 def test_a_well_formed_photo_round_trips(photo_id, sol, camera, scheme, as_text):
-    obj = {**copy.deepcopy(SOL1[0]), "id": str(photo_id) if as_text else photo_id, "sol": sol,
-           "camera": {"id": 7, "name": camera, "full_name": None},
-           "img_src": f"{scheme}://mars.jpl.nasa.gov/msl-raw-images/{camera}/x_{photo_id}.JPG"}
+    obj = {
+        **copy.deepcopy(SOL1[0]),
+        "id": str(photo_id) if as_text else photo_id,
+        "sol": sol,
+        "camera": {"id": 7, "name": camera, "full_name": None},
+        "img_src": f"{scheme}://mars.jpl.nasa.gov/msl-raw-images/{camera}/x_{photo_id}.JPG",
+    }
     row = photos_api.parse_photo(obj, ingested_at=NOW)
     assert (row["photo_id"], row["sol"], row["camera"], row["camera_id"]) == (photo_id, sol, camera, 7)
     assert row["img_src"] == f"https://mars.jpl.nasa.gov/msl-raw-images/{camera}/x_{photo_id}.JPG"
@@ -113,10 +156,16 @@ def test_photos_of_returns_a_list_or_a_shape_error(body):
 
 
 manifest_entries = st.lists(
-    st.fixed_dictionaries({"sol": st.integers(0, photos_api.MAX_SOL), "total_photos": st.integers(0, 10**6)},
-                          optional={"earth_date": st.dates().map(dt.date.isoformat),
-                                    "cameras": st.lists(st.sampled_from(["MAST", "NAVCAM", "FHAZ"]), max_size=3)}),
-    max_size=20, unique_by=lambda e: e["sol"])
+    st.fixed_dictionaries(
+        {"sol": st.integers(0, photos_api.MAX_SOL), "total_photos": st.integers(0, 10**6)},
+        optional={
+            "earth_date": st.dates().map(dt.date.isoformat),
+            "cameras": st.lists(st.sampled_from(["MAST", "NAVCAM", "FHAZ"]), max_size=3),
+        },
+    ),
+    max_size=20,
+    unique_by=lambda e: e["sol"],
+)
 
 
 @PROPERTY
@@ -135,9 +184,13 @@ def test_manifest_round_trips_sorted_by_sol_whatever_the_order(entries, rnd):
 
 
 @PROPERTY
-@given(st.one_of(json_values, st.builds(lambda p: {"photo_manifest": p}, json_values),
-                 st.builds(lambda e: {"photo_manifest": {"name": "Spirit", "photos": e}},
-                           st.lists(json_values, max_size=4))))
+@given(
+    st.one_of(
+        json_values,
+        st.builds(lambda p: {"photo_manifest": p}, json_values),
+        st.builds(lambda e: {"photo_manifest": {"name": "Spirit", "photos": e}}, st.lists(json_values, max_size=4)),
+    )
+)
 def test_parse_manifest_returns_typed_rows_or_a_shape_error(body):
     try:
         rover, sols = photos_api.parse_manifest(body)
@@ -148,8 +201,13 @@ def test_parse_manifest_returns_typed_rows_or_a_shape_error(body):
 
 
 @PROPERTY
-@given(st.one_of(json_values, st.builds(lambda r: {"rovers": r}, st.lists(json_values, max_size=3)),
-                 mutated(SOL1[0]["rover"], list(SOL1[0]["rover"]))))
+@given(
+    st.one_of(
+        json_values,
+        st.builds(lambda r: {"rovers": r}, st.lists(json_values, max_size=3)),
+        mutated(SOL1[0]["rover"], list(SOL1[0]["rover"])),
+    )
+)
 def test_parse_rovers_listing_and_rover_return_typed_rows_or_a_shape_error(body):
     for parse in (photos_api.parse_rovers_listing, lambda b: [photos_api.parse_rover(b)]):
         try:
@@ -160,15 +218,30 @@ def test_parse_rovers_listing_and_rover_return_typed_rows_or_a_shape_error(body)
 
 
 # -- MMGIS GeoJSON ---------------------------------------------------------------------------
-point = st.fixed_dictionaries({
-    "type": st.just("Feature"),
-    "properties": st.one_of(json_values, st.fixed_dictionaries(
-        {"sol": scalars}, optional={"site": scalars, "drive": scalars, "RMC": json_values, "dist_m": scalars})),
-    "geometry": st.one_of(json_values, st.fixed_dictionaries(
-        {"type": st.sampled_from(["Point", "LineString"]),
-         "coordinates": st.one_of(json_values, st.lists(scalars, max_size=3),
-                                  st.lists(st.lists(scalars, min_size=2, max_size=3), max_size=3))})),
-})
+point = st.fixed_dictionaries(
+    {
+        "type": st.just("Feature"),
+        "properties": st.one_of(
+            json_values,
+            st.fixed_dictionaries(
+                {"sol": scalars}, optional={"site": scalars, "drive": scalars, "RMC": json_values, "dist_m": scalars}
+            ),
+        ),
+        "geometry": st.one_of(
+            json_values,
+            st.fixed_dictionaries(
+                {
+                    "type": st.sampled_from(["Point", "LineString"]),
+                    "coordinates": st.one_of(
+                        json_values,
+                        st.lists(scalars, max_size=3),
+                        st.lists(st.lists(scalars, min_size=2, max_size=3), max_size=3),
+                    ),
+                }
+            ),
+        ),
+    }
+)
 features = st.lists(point | json_values, max_size=6)
 
 
@@ -190,13 +263,28 @@ def test_geojson_parsers_account_for_every_feature_with_typed_rows(body):
 
 
 # -- JPL raw-image feeds ---------------------------------------------------------------------
-M2020_IMAGE = {"imageid": "NLF_0100_0675828717_276ECM_N0040218NCAM00503_01_295J", "sol": 100, "site": 3,
-               "drive": "218", "sample_type": "Full", "date_taken_utc": "2021-06-01T03:12:44Z",
-               "camera": {"instrument": "NAVCAM_LEFT"}, "extended": {"dimension": "(1280,960)"},
-               "image_files": {"large": "http://mars.nasa.gov/x/NLF_0100.png"}}
-MSL_ITEM = {"id": 1234567, "imageid": "NLB_1234", "sol": 3000, "instrument": "NAV_LEFT_B",
-            "https_url": "https://mars.nasa.gov/msl/NLB_1234.JPG", "date_taken": "2021-06-01T03:12:44.000Z",
-            "site": "87", "drive": "1100", "extended": {"sample_type": "full", "lmst": "Sol-03000M10:00:00"}}
+M2020_IMAGE = {
+    "imageid": "NLF_0100_0675828717_276ECM_N0040218NCAM00503_01_295J",
+    "sol": 100,
+    "site": 3,
+    "drive": "218",
+    "sample_type": "Full",
+    "date_taken_utc": "2021-06-01T03:12:44Z",
+    "camera": {"instrument": "NAVCAM_LEFT"},
+    "extended": {"dimension": "(1280,960)"},
+    "image_files": {"large": "http://mars.nasa.gov/x/NLF_0100.png"},
+}
+MSL_ITEM = {
+    "id": 1234567,
+    "imageid": "NLB_1234",
+    "sol": 3000,
+    "instrument": "NAV_LEFT_B",
+    "https_url": "https://mars.nasa.gov/msl/NLB_1234.JPG",
+    "date_taken": "2021-06-01T03:12:44.000Z",
+    "site": "87",
+    "drive": "1100",
+    "extended": {"sample_type": "full", "lmst": "Sol-03000M10:00:00"},
+}
 m2020_images = mutated(M2020_IMAGE, list(M2020_IMAGE), max_changes=2) | json_values
 msl_items = mutated(MSL_ITEM, list(MSL_ITEM), max_changes=2) | json_values
 
@@ -213,8 +301,11 @@ def test_mars2020_pages_give_typed_rows_and_account_for_every_image(bodies):
 
 @PROPERTY
 @example([{"items": [{**MSL_ITEM, "id": 2**63}, {**MSL_ITEM, "id": 5, "sol": 1e300}], "more": False}])
-@given(st.lists(st.lists(msl_items, min_size=1, max_size=4).map(lambda i: {"items": i, "more": False}),
-                min_size=1, max_size=3))
+@given(
+    st.lists(
+        st.lists(msl_items, min_size=1, max_size=4).map(lambda i: {"items": i, "more": False}), min_size=1, max_size=3
+    )
+)
 def test_msl_pages_give_typed_rows_and_account_for_every_item(bodies):
     rows, rejects = jpl_msl.parse_pages(bodies, ingested_at=NOW)
     assert len(rows) + len(rejects) == sum(len(b["items"]) for b in bodies)
@@ -245,8 +336,13 @@ def test_parse_product_id_never_raises_and_says_why_when_it_cannot_tell(name):
 
 
 @PROPERTY
-@given(st.integers(0, 9999), st.sampled_from(["ML", "MR", "MH", "MD"]), st.from_regex(r"\A\d{15}[A-Z]\d\d\Z"),
-       st.sampled_from(["_DRCL.JPG", "_DXXX.jpg", ".png", ""]), st.sampled_from(["", "https://mars.nasa.gov/a/b/"]))
+@given(
+    st.integers(0, 9999),
+    st.sampled_from(["ML", "MR", "MH", "MD"]),
+    st.from_regex(r"\A\d{15}[A-Z]\d\d\Z"),
+    st.sampled_from(["_DRCL.JPG", "_DXXX.jpg", ".png", ""]),
+    st.sampled_from(["", "https://mars.nasa.gov/a/b/"]),
+)
 def test_msss_product_id_round_trips(sol, inst, rest, suffix, prefix):
     name = f"{sol:04d}{inst}{rest}{suffix}"
     pid = parse_product_id(prefix + name)
@@ -256,8 +352,13 @@ def test_msss_product_id_round_trips(sol, inst, rest, suffix, prefix):
 
 
 @PROPERTY
-@given(st.integers(0, 9999), st.sampled_from(["NL", "NR", "ZL", "FL", "RR", "WS"]), st.sampled_from("FE0"),
-       st.integers(0, 9_999_999_999), st.from_regex(r"\A_\d{3}ECM_N\d{7}[A-Z]{4}\d{5}_\d\d_\d{3}J\Z"))
+@given(
+    st.integers(0, 9999),
+    st.sampled_from(["NL", "NR", "ZL", "FL", "RR", "WS"]),
+    st.sampled_from("FE0"),
+    st.integers(0, 9_999_999_999),
+    st.from_regex(r"\A_\d{3}ECM_N\d{7}[A-Z]{4}\d{5}_\d\d_\d{3}J\Z"),
+)
 def test_mars2020_product_id_round_trips(sol, inst, eye, sclk, rest):
     name = f"{inst}{eye}_{sol:04d}_{sclk:010d}{rest}"
     pid = parse_product_id(name + ".png")

@@ -5,12 +5,25 @@ import pytest
 
 from mars_assets.sources import photos_api
 
-NOW = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
-LONG_ROVER = {"id": 5, "name": "Curiosity", "landing_date": "2012-08-06", "launch_date": "2011-11-26",
-              "status": "active", "max_sol": 3903, "max_date": "2023-07-30", "total_photos": 668396,
-              "cameras": [{"name": "FHAZ", "full_name": "Front Hazard Avoidance Camera"}]}
-SHORT_ROVER = {"id": 5, "name": "Curiosity", "landing_date": "2012-08-06", "launch_date": "2011-11-26",
-               "status": "active"}
+NOW = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+LONG_ROVER = {
+    "id": 5,
+    "name": "Curiosity",
+    "landing_date": "2012-08-06",
+    "launch_date": "2011-11-26",
+    "status": "active",
+    "max_sol": 3903,
+    "max_date": "2023-07-30",
+    "total_photos": 668396,
+    "cameras": [{"name": "FHAZ", "full_name": "Front Hazard Avoidance Camera"}],
+}
+SHORT_ROVER = {
+    "id": 5,
+    "name": "Curiosity",
+    "landing_date": "2012-08-06",
+    "launch_date": "2011-11-26",
+    "status": "active",
+}
 
 
 def test_long_rover_form_keeps_max_sol_total_photos_and_cameras():
@@ -28,9 +41,13 @@ def test_short_rover_form_parses_with_optional_fields_empty():
 
 
 def test_photo_with_either_rover_form_gives_the_same_row_but_camera_known():
-    base = {"id": 4477, "sol": 1, "camera": {"id": 22, "name": "MAST", "rover_id": 5, "full_name": "Mast Camera"},
-            "img_src": "http://mars.jpl.nasa.gov/msl-raw-images/msss/00001/mcam/0001ML0000001000I1_DXXX.jpg",
-            "earth_date": "2012-08-07"}
+    base = {
+        "id": 4477,
+        "sol": 1,
+        "camera": {"id": 22, "name": "MAST", "rover_id": 5, "full_name": "Mast Camera"},
+        "img_src": "http://mars.jpl.nasa.gov/msl-raw-images/msss/00001/mcam/0001ML0000001000I1_DXXX.jpg",
+        "earth_date": "2012-08-07",
+    }
     long_row = photos_api.parse_photo({**base, "rover": LONG_ROVER}, ingested_at=NOW)
     short_row = photos_api.parse_photo({**base, "rover": SHORT_ROVER}, ingested_at=NOW)
     assert long_row.pop("camera_known") is False  # MAST is not in LONG_ROVER's one-camera list

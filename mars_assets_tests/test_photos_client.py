@@ -11,8 +11,9 @@ SECRET = "abcdefghijklmnopqrstuvwxyz0123456789SECRET"
 
 
 def client(server, **kw) -> PhotosApiClient:
-    return PhotosApiClient(base_url=server.photos_api_url, api_key=SECRET,
-                           **{"backoff_factor": 0.01, "max_retry_after_seconds": 0.2, **kw})
+    return PhotosApiClient(
+        base_url=server.photos_api_url, api_key=SECRET, **{"backoff_factor": 0.01, "max_retry_after_seconds": 0.2, **kw}
+    )
 
 
 def test_paging_stops_at_the_first_short_page(replay):

@@ -12,8 +12,13 @@ from mars_assets.sources.product_ids import parse_product_id
         ("NLF_0670_0726421423_362ECM_N0320604NCAM08111_01_095J01.png", "perseverance", 670, "NAVCAM_LEFT"),
         ("NRF_0731_0731848568_991ECM_N0361610NCAM12731_04_195J01.png", "perseverance", 731, "NAVCAM_RIGHT"),
         ("ZL0_0038_0670307360_057ECM_N0031392ZCAM08007_1100LUJ.png", "perseverance", 38, "MCZ_LEFT"),
-        ("https://mars.nasa.gov/mars2020-raw-images/pub/ods/surface/sol/00000/ids/edr/browse/fcam/"
-         "FLF_0000_0666952774_431ECM_N0010052AUT_04096_00_2I3J01_1200.jpg", "perseverance", 0, "FRONT_HAZCAM_LEFT_A"),
+        (
+            "https://mars.nasa.gov/mars2020-raw-images/pub/ods/surface/sol/00000/ids/edr/browse/fcam/"
+            "FLF_0000_0666952774_431ECM_N0010052AUT_04096_00_2I3J01_1200.jpg",
+            "perseverance",
+            0,
+            "FRONT_HAZCAM_LEFT_A",
+        ),
     ],
 )
 def test_product_id_gives_rover_sol_camera(name, rover, sol, camera):

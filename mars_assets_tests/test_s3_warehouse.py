@@ -25,17 +25,27 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def s3_client(endpoint):
-    return boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
-                        aws_access_key_id=S3_KEY_ID, aws_secret_access_key=S3_SECRET)
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id=S3_KEY_ID,
+        aws_secret_access_key=S3_SECRET,
+    )
 
 
 def warehouse(s3_env, prefix="wh") -> Warehouse:
-    return Settings.from_env().__class__(**{**Settings.from_env().__dict__, "warehouse": f"s3://{s3_env['bucket']}/{prefix}"}) \
+    return (
+        Settings.from_env()
+        .__class__(**{**Settings.from_env().__dict__, "warehouse": f"s3://{s3_env['bucket']}/{prefix}"})
         .warehouse_resource(resolved=True)
+    )
 
 
 def counts(con) -> dict:
-    views = [v for (v,) in con.sql("select schema_name||'.'||view_name from duckdb_views() where not internal").fetchall()]
+    views = [
+        v for (v,) in con.sql("select schema_name||'.'||view_name from duckdb_views() where not internal").fetchall()
+    ]
     return {v: con.sql(f"select count(*) from {v}").fetchone()[0] for v in views}
 
 
@@ -51,8 +61,12 @@ def test_demo_on_s3_equals_the_local_run(s3_env, small_archive, tmp_path, monkey
     out = io.StringIO()
     root = f"s3://{s3_env['bucket']}/demo"
     assert run_demo(small_archive, root, tmp_path / "landing", str(tmp_path / "h2"), out=out) == 0, out.getvalue()
-    keys = [o["Key"] for o in s3_client(s3_env["MARS_S3_ENDPOINT"]).list_objects_v2(
-        Bucket=s3_env["bucket"], Prefix="demo/")["Contents"]]
+    keys = [
+        o["Key"]
+        for o in s3_client(s3_env["MARS_S3_ENDPOINT"]).list_objects_v2(Bucket=s3_env["bucket"], Prefix="demo/")[
+            "Contents"
+        ]
+    ]
     assert "demo/silver/photos/rover=curiosity/sol=1/part-0.parquet" in keys
     for table in ("silver/images", "silver/image_stats", "silver/waypoints", "gold/photo_gaps", "bronze/photos"):
         assert any(k.startswith(f"demo/{table}/") for k in keys), table
@@ -71,10 +85,14 @@ def test_plain_duckdb_with_an_s3_secret_reads_the_photos(s3_env):
     con = duckdb.connect()
     load_httpfs(con)  # the pip-installed extension: this machine has no route to DuckDB's site
     host = s3_env["MARS_S3_ENDPOINT"].split("//")[1]
-    con.execute(f"CREATE SECRET (TYPE s3, KEY_ID '{S3_KEY_ID}', SECRET '{S3_SECRET}', REGION 'us-east-1', "
-                f"ENDPOINT '{host}', URL_STYLE 'path', USE_SSL false)")
-    rows = con.sql(f"select rover, sol, count(*) from read_parquet('s3://{s3_env['bucket']}/wh/silver/photos/**/*.parquet', "
-                   "hive_partitioning = true) group by all order by all").fetchall()
+    con.execute(
+        f"CREATE SECRET (TYPE s3, KEY_ID '{S3_KEY_ID}', SECRET '{S3_SECRET}', REGION 'us-east-1', "
+        f"ENDPOINT '{host}', URL_STYLE 'path', USE_SSL false)"
+    )
+    rows = con.sql(
+        f"select rover, sol, count(*) from read_parquet('s3://{s3_env['bucket']}/wh/silver/photos/**/*.parquet', "
+        "hive_partitioning = true) group by all order by all"
+    ).fetchall()
     assert rows == [("curiosity", 1, 3), ("spirit", 2, 1)]
 
 
@@ -129,8 +147,9 @@ def test_killed_partition_write_leaves_the_previous_partition_visible(s3_env):
     wh = warehouse(s3_env, "crash")
     wh.write_table("silver", "photos", pa.table({"photo_id": [1, 2, 3, 4]}), {"rover": "curiosity", "sol": 7})
     client = s3_client(s3_env["MARS_S3_ENDPOINT"])
-    proc = subprocess.Popen([sys.executable, "-c", _WRITER, root], cwd=ROOT, env=os.environ.copy(),
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _WRITER, root], cwd=ROOT, env=os.environ.copy(), stdout=subprocess.PIPE, text=True
+    )
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and proc.poll() is None:
@@ -150,7 +169,9 @@ def test_killed_partition_write_leaves_the_previous_partition_visible(s3_env):
 
 def test_missing_bucket_is_a_one_line_error(s3_env):
     wh = warehouse({**s3_env, "bucket": "no-such-bucket"})
-    with pytest.raises(WarehouseAccessError, match=r"^S3 bucket 'no-such-bucket' does not exist at http://127\.0\.0\.1"):
+    with pytest.raises(
+        WarehouseAccessError, match=r"^S3 bucket 'no-such-bucket' does not exist at http://127\.0\.0\.1"
+    ):
         wh.check_access()
 
 
@@ -168,9 +189,12 @@ def test_bad_credentials_are_a_one_line_error_from_the_cli(tmp_path):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                              env={**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": "0"},
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        env={**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": "0"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -179,10 +203,29 @@ def test_bad_credentials_are_a_one_line_error_from_the_cli(tmp_path):
                 break
             except OSError:
                 time.sleep(0.2)
-        env = {**os.environ, "MARS_S3_ENDPOINT": f"http://127.0.0.1:{port}", "AWS_ACCESS_KEY_ID": "AKIAWRONGWRONGWRONG0",
-               "AWS_SECRET_ACCESS_KEY": "wrong-secret-never-printed-0123456789", "AWS_REGION": "us-east-1"}
-        r = subprocess.run([sys.executable, "-m", "mars_assets.cli", "demo", "--warehouse", "s3://bucket/x",
-                            "--dagster-home", str(tmp_path / "h")], env=env, capture_output=True, text=True, timeout=300)
+        env = {
+            **os.environ,
+            "MARS_S3_ENDPOINT": f"http://127.0.0.1:{port}",
+            "AWS_ACCESS_KEY_ID": "AKIAWRONGWRONGWRONG0",
+            "AWS_SECRET_ACCESS_KEY": "wrong-secret-never-printed-0123456789",
+            "AWS_REGION": "us-east-1",
+        }
+        r = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "mars_assets.cli",
+                "demo",
+                "--warehouse",
+                "s3://bucket/x",
+                "--dagster-home",
+                str(tmp_path / "h"),
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
     finally:
         server.kill()
         server.wait()

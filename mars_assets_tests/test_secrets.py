@@ -116,21 +116,27 @@ def test_pipeline_leaves_the_api_key_nowhere(tmp_path, monkeypatch, capfd, caplo
     wh, home = tmp_path / "warehouse", tmp_path / "dagster_home"
     home.mkdir()
     with ReplayServer(archive) as server, dg.instance_for_test(temp_dir=str(home)) as instance:
-        settings = Settings(warehouse=str(wh), landing=str(wh / "landing"), max_image_downloads=0,
-                            image_workers=1).replaying(server)
+        settings = Settings(
+            warehouse=str(wh), landing=str(wh / "landing"), max_image_downloads=0, image_workers=1
+        ).replaying(server)
         resources = settings.resources()
         assert isinstance(resources["photos_api"].api_key, dg.EnvVar)  # read through dg.EnvVar, as in production
         # production client, test-sized waits: exhausted retries are reached in milliseconds
-        resources["photos_api"] = PhotosApiClient(base_url=server.photos_api_url, api_key=dg.EnvVar("NASA_API_KEY"),
-                                                  retries=1, backoff_factor=0.01)
-        defs = dg.Definitions(assets=ALL_ASSETS, jobs=[reference_job, rover_sol_job, warehouse_job],
-                              resources=resources)
+        resources["photos_api"] = PhotosApiClient(
+            base_url=server.photos_api_url, api_key=dg.EnvVar("NASA_API_KEY"), retries=1, backoff_factor=0.01
+        )
+        defs = dg.Definitions(
+            assets=ALL_ASSETS, jobs=[reference_job, rover_sol_job, warehouse_job], resources=resources
+        )
         assert defs.resolve_job_def("reference_job").execute_in_process(instance=instance).success
         add_sols(instance, [0, 1])
         server.reset_next(100, match="/perseverance/photos?")
-        results = {key: defs.resolve_job_def("rover_sol_job").execute_in_process(
-            instance=instance, partition_key=rover_sol_key(*key), raise_on_error=False)
-            for key in (("curiosity", 1), ("spirit", 1), ("perseverance", 0))}
+        results = {
+            key: defs.resolve_job_def("rover_sol_job").execute_in_process(
+                instance=instance, partition_key=rover_sol_key(*key), raise_on_error=False
+            )
+            for key in (("curiosity", 1), ("spirit", 1), ("perseverance", 0))
+        }
         assert [k for k, r in results.items() if not r.success] == [("perseverance", 0)]
         assert defs.resolve_job_def("warehouse_job").execute_in_process(instance=instance).success
         recorded = instance_text(instance)
@@ -144,14 +150,17 @@ def test_pipeline_leaves_the_api_key_nowhere(tmp_path, monkeypatch, capfd, caplo
     assert (wh / "warehouse.duckdb").exists() and (wh / "dashboards/mission/index.html").exists()
     dbt_logs = [p for p in (ROOT / "dbt/logs", ROOT / "dbt/target") if p.exists()]
     assert files_with(secret, *dbt_logs) == []
-    print(f"FIGURES secrets-local: key sent on {len(seen_keys)} requests; scanned {SCANNED['files']} files "
-          f"({SCANNED['bytes']:,} bytes), {len(recorded):,} characters of runs and events, "
-          f"{len(captured.out + captured.err + caplog.text):,} characters of logs: 0 hits")
+    print(
+        f"FIGURES secrets-local: key sent on {len(seen_keys)} requests; scanned {SCANNED['files']} files "
+        f"({SCANNED['bytes']:,} bytes), {len(recorded):,} characters of runs and events, "
+        f"{len(captured.out + captured.err + caplog.text):,} characters of logs: 0 hits"
+    )
 
 
 @pytest.mark.slow
-def test_demo_on_s3_leaves_neither_the_api_key_nor_the_s3_secret(s3_env, small_archive, tmp_path, monkeypatch,
-                                                                 capfd, caplog, seen_keys):
+def test_demo_on_s3_leaves_neither_the_api_key_nor_the_s3_secret(
+    s3_env, small_archive, tmp_path, monkeypatch, capfd, caplog, seen_keys
+):
     """``mars-assets demo`` on the loopback S3 (moto): the bucket, the local catalog, the
     instance and every log scanned for the NASA key and the S3 secret access key."""
     secret = new_key()
@@ -165,10 +174,18 @@ def test_demo_on_s3_leaves_neither_the_api_key_nor_the_s3_secret(s3_env, small_a
     root = f"s3://{s3_env['bucket']}/demo"
     assert run_demo(small_archive, root, tmp_path / "landing", str(home), out=out) == 0, out.getvalue()
     assert secret in seen_keys
-    s3 = boto3.client("s3", endpoint_url=s3_env["MARS_S3_ENDPOINT"], region_name="us-east-1",
-                      aws_access_key_id=s3_env["AWS_ACCESS_KEY_ID"], aws_secret_access_key=S3_SECRET)
-    keys = [o["Key"] for page in s3.get_paginator("list_objects_v2").paginate(Bucket=s3_env["bucket"])
-            for o in page.get("Contents", [])]
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=s3_env["MARS_S3_ENDPOINT"],
+        region_name="us-east-1",
+        aws_access_key_id=s3_env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=S3_SECRET,
+    )
+    keys = [
+        o["Key"]
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=s3_env["bucket"])
+        for o in page.get("Contents", [])
+    ]
     assert any(k.startswith("demo/bronze/photos/") for k in keys) and any(k.endswith(".parquet") for k in keys)
     objects = {k: s3.get_object(Bucket=s3_env["bucket"], Key=k)["Body"].read() for k in keys}
     captured = capfd.readouterr()
@@ -180,6 +197,8 @@ def test_demo_on_s3_leaves_neither_the_api_key_nor_the_s3_secret(s3_env, small_a
         assert [k for k, data in objects.items() if any(n in data for n in needles(value))] == [], value[:6]
         assert files_with(value, home, Path(s3_env["MARS_CATALOG"]).parent, tmp_path / "landing") == []
         assert not text_hits(value, logs) and not text_hits(value, recorded)
-    print(f"FIGURES secrets-s3: key sent on {len(seen_keys)} requests; scanned {len(objects)} bucket objects "
-          f"({sum(map(len, objects.values())):,} bytes), {SCANNED['files']} local files, {len(recorded):,} "
-          f"characters of runs and events, {len(logs):,} characters of logs, for 2 secrets: 0 hits")
+    print(
+        f"FIGURES secrets-s3: key sent on {len(seen_keys)} requests; scanned {len(objects)} bucket objects "
+        f"({sum(map(len, objects.values())):,} bytes), {SCANNED['files']} local files, {len(recorded):,} "
+        f"characters of runs and events, {len(logs):,} characters of logs, for 2 secrets: 0 hits"
+    )

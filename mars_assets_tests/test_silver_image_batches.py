@@ -18,12 +18,30 @@ def _bronze(wh: Warehouse, sol: int, blobs: list[bytes], missing: int = 0, sha25
     for i, data in enumerate(blobs):
         name = f"img_{sol}_{i}.jpg"
         objects[name] = data
-        index.append({"object": name, "product_id": f"P{sol}_{i}", "camera": "MAHLI", "source": "landing",
-                      "uri": f"landing/{name}", "status": "stored", "reason": None,
-                      **({"sha256": hashlib.sha256(data).hexdigest()} if sha256 else {})})
+        index.append(
+            {
+                "object": name,
+                "product_id": f"P{sol}_{i}",
+                "camera": "MAHLI",
+                "source": "landing",
+                "uri": f"landing/{name}",
+                "status": "stored",
+                "reason": None,
+                **({"sha256": hashlib.sha256(data).hexdigest()} if sha256 else {}),
+            }
+        )
     for i in range(missing):
-        index.append({"object": None, "product_id": f"M{sol}_{i}", "camera": "MAHLI", "source": "download",
-                      "uri": f"https://mars.nasa.gov/x/{i}.jpg", "status": "missing", "reason": "HTTP 404"})
+        index.append(
+            {
+                "object": None,
+                "product_id": f"M{sol}_{i}",
+                "camera": "MAHLI",
+                "source": "download",
+                "uri": f"https://mars.nasa.gov/x/{i}.jpg",
+                "status": "missing",
+                "reason": "HTTP 404",
+            }
+        )
     objects["_index.json"] = json.dumps(index).encode()
     wh.write_objects(f"bronze/images/rover=curiosity/sol={sol}", objects)
 
@@ -52,8 +70,11 @@ def test_batches_across_partitions_on_processes_equal_serial_rows(tmp_path):
         assert [b["reason"] for b in bad1] == [b["reason"] for b in bad2]
     # this bronze index has no sha256 (written before bronze recorded it): silver hashes the bytes
     by_name = {f"img_{sol}_{i}.jpg": d for sol, bl in layout.items() for i, d in enumerate(bl)}
-    assert all(im["sha256"] == hashlib.sha256(by_name[im["image_id"]]).hexdigest()
-               for *_, images, _st, _b in batched for im in images)
+    assert all(
+        im["sha256"] == hashlib.sha256(by_name[im["image_id"]]).hexdigest()
+        for *_, images, _st, _b in batched
+        for im in images
+    )
     counts = {s: (len(i), len(st), len(b)) for _r, s, i, st, b in batched}
     assert counts == {1: (2, 2, 0), 2: (0, 0, 1), 3: (5, 5, 1), 4: (2, 2, 0)}
     assert batched[2][4][0]["reason"].startswith("undecodable")
@@ -72,14 +93,18 @@ def test_local_bronze_images_go_to_the_workers_as_files(tmp_path):
     handed = []
 
     with ImageStatsCompute(workers=2, min_parallel_bytes=0).session() as submit:
+
         def recording(items):
             handed.extend(items)
             return submit(items)
 
         out = list(image_tables(wh, partitions, recording, batch_images=4))
     with ImageStatsCompute(workers=1).session() as submit:
-        expected = list(image_tables(wh, partitions, lambda items: submit(
-            [i.read() if isinstance(i, ImageFile) else i for i in items])))
+        expected = list(
+            image_tables(
+                wh, partitions, lambda items: submit([i.read() if isinstance(i, ImageFile) else i for i in items])
+            )
+        )
 
     assert [type(i) for i in handed] == [ImageFile] * 6 + [bytes] * 2
     assert [len(i) for i in handed] == [len(b) for b in blobs] + [len(b) for b in blobs[:2]]
@@ -88,8 +113,9 @@ def test_local_bronze_images_go_to_the_workers_as_files(tmp_path):
         assert got[:2] == want[:2] and _strip(got[2]) == _strip(want[2]) and got[3] == want[3]
         assert [b["reason"] for b in got[4]] == [b["reason"] for b in want[4]]
     assert [im["bytes"] for im in out[0][2]] == [len(b) for b in blobs[:3]]
-    assert [im["sha256"] for *_, images, _s, _b in out for im in images] == \
-        [hashlib.sha256(b).hexdigest() for b in blobs[:5] + blobs[:2]]
+    assert [im["sha256"] for *_, images, _s, _b in out for im in images] == [
+        hashlib.sha256(b).hexdigest() for b in blobs[:5] + blobs[:2]
+    ]
     bad = out[1][4][0]
     assert bad["reason"].startswith("undecodable") and json.loads(bad["raw"])["bytes"] == len(blobs[5])
 

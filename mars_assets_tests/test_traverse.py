@@ -16,8 +16,21 @@ from mars_assets.sources import mmgis
 from mars_assets.sources.replay_server import ReplayServer
 
 FIXTURES = Path(__file__).parent / "fixtures"
-ROW_KEYS = ("rover", "sol", "from_rmc", "to_rmc", "length_m", "n_points", "start_lon", "start_lat",
-            "end_lon", "end_lat", "sclk_start", "sclk_end", "geometry")
+ROW_KEYS = (
+    "rover",
+    "sol",
+    "from_rmc",
+    "to_rmc",
+    "length_m",
+    "n_points",
+    "start_lon",
+    "start_lat",
+    "end_lon",
+    "end_lat",
+    "sclk_start",
+    "sclk_end",
+    "geometry",
+)
 
 
 def layer(name: str) -> dict:
@@ -34,8 +47,11 @@ def test_legs_are_rows_keyed_by_rover_sol_and_rmcs():
     rows, rejects = mmgis.parse_traverse("perseverance", layer("M20_traverse_fixture.geojson"))
     assert len(rows) == 3 and all(tuple(r) == ROW_KEYS for r in rows)
     keys = [(r["rover"], r["sol"], r["from_rmc"], r["to_rmc"]) for r in rows]
-    assert keys == [("perseverance", 100, "4_0", "4_120"), ("perseverance", 100, "4_120", "4_218"),
-                    ("perseverance", 101, "4_218", "4_452")]
+    assert keys == [
+        ("perseverance", 100, "4_0", "4_120"),
+        ("perseverance", 100, "4_120", "4_218"),
+        ("perseverance", 101, "4_218", "4_452"),
+    ]
     assert len(rejects) == 3
 
 
@@ -54,7 +70,7 @@ def test_leg_geometry_is_2d_wkt_of_every_vertex_in_degrees():
     first, coords = rows[0], body["features"][0]["geometry"]["coordinates"]
     assert first["n_points"] == len(coords) == 4
     assert first["geometry"].startswith("LINESTRING (") and first["geometry"].endswith(")")
-    vertices = [tuple(float(x) for x in v.split()) for v in first["geometry"][len("LINESTRING ("):-1].split(", ")]
+    vertices = [tuple(float(x) for x in v.split()) for v in first["geometry"][len("LINESTRING (") : -1].split(", ")]
     assert vertices == [(c[0], c[1]) for c in coords]  # elevation dropped, full precision kept
     assert (first["start_lon"], first["start_lat"]) == tuple(coords[0][:2])
     assert (first["end_lon"], first["end_lat"]) == tuple(coords[-1][:2])
@@ -72,15 +88,24 @@ def test_rejects_say_why():
 def test_msl_layer_string_sol_and_missing_rmc():
     rows, rejects = mmgis.parse_traverse("curiosity", layer("MSL_traverse_fixture.geojson"))
     assert [(r["sol"], r["from_rmc"], r["to_rmc"]) for r in rows] == [
-        (3000, "87_1100", "87_1180"), (3000, "87_1180", "87_1234"), (3001, "87_1234", "87_1300")]
+        (3000, "87_1100", "87_1180"),
+        (3000, "87_1180", "87_1234"),
+        (3001, "87_1234", "87_1300"),
+    ]
     assert [r["feature_index"] for r in rejects] == [3] and "fromRMC" in rejects[0]["reason"]
 
 
 def test_duplicate_keys_short_lines_and_bad_sols_are_rejects():
-    leg = {"type": "Feature", "properties": {"sol": 5, "fromRMC": "1_0", "toRMC": "1_10", "length": 3},
-           "geometry": {"type": "LineString", "coordinates": [[1.0, 2.0], [1.1, 2.1]]}}
-    short = {**leg, "properties": {**leg["properties"], "toRMC": "1_20"},
-             "geometry": {"type": "LineString", "coordinates": [[1.0, 2.0]]}}
+    leg = {
+        "type": "Feature",
+        "properties": {"sol": 5, "fromRMC": "1_0", "toRMC": "1_10", "length": 3},
+        "geometry": {"type": "LineString", "coordinates": [[1.0, 2.0], [1.1, 2.1]]},
+    }
+    short = {
+        **leg,
+        "properties": {**leg["properties"], "toRMC": "1_20"},
+        "geometry": {"type": "LineString", "coordinates": [[1.0, 2.0]]},
+    }
     bad_sol = {**leg, "properties": {**leg["properties"], "sol": "12.5"}}
     no_geometry = {"type": "Feature", "properties": {"sol": 6}}
     rows, rejects = mmgis.parse_traverse("curiosity", {"features": [leg, leg, short, bad_sol, no_geometry]})

@@ -48,8 +48,15 @@ def count_faults():
     def take(self, path):
         fault = original(self, path)
         if fault is not None:
-            kind = ("reset" if fault.reset else "slow" if fault.delay else "repeated page" if fault.repeat_previous
-                    else f"HTTP {fault.status}")
+            kind = (
+                "reset"
+                if fault.reset
+                else "slow"
+                if fault.delay
+                else "repeated page"
+                if fault.repeat_previous
+                else f"HTTP {fault.status}"
+            )
             FAULTS_SERVED[kind] = FAULTS_SERVED.get(kind, 0) + 1
         return fault
 
@@ -57,13 +64,18 @@ def count_faults():
     mp.setattr(ReplayServer, "_take_fault", take)
     yield
     mp.undo()
-    print(f"FIGURES faults: {sum(FAULTS_SERVED.values())} injected faults served: {dict(sorted(FAULTS_SERVED.items()))}")
+    print(
+        f"FIGURES faults: {sum(FAULTS_SERVED.values())} injected faults served: {dict(sorted(FAULTS_SERVED.items()))}"
+    )
 
 
 def client(server: ReplayServer, **kw) -> PhotosApiClient:
     """The v1 client with test-sized waits (the retry logic is the production one)."""
-    return PhotosApiClient(base_url=server.photos_api_url, api_key="k",
-                           **{"backoff_factor": 0.01, "max_retry_after_seconds": 5.0, "timeout_seconds": 5.0, **kw})
+    return PhotosApiClient(
+        base_url=server.photos_api_url,
+        api_key="k",
+        **{"backoff_factor": 0.01, "max_retry_after_seconds": 5.0, "timeout_seconds": 5.0, **kw},
+    )
 
 
 def ids_of(pages) -> list[int]:
@@ -193,10 +205,23 @@ def msl_archive(tmp_path, items: int):
     """A small archive plus ``items`` Curiosity raw_image_items of sol 3000."""
     archive = make_small_archive(tmp_path / "archive")
     (archive / "jpl/msl").mkdir(parents=True)
-    (archive / "jpl/msl/sol3000.json").write_text(json.dumps({"items": [
-        {"id": n, "imageid": f"NLB_{n}", "sol": 3000, "instrument": "NAV_LEFT_B",
-         "https_url": f"https://mars.nasa.gov/{n}.JPG", "extended": {"sample_type": "full"}}
-        for n in range(1, items + 1)]}))
+    (archive / "jpl/msl/sol3000.json").write_text(
+        json.dumps(
+            {
+                "items": [
+                    {
+                        "id": n,
+                        "imageid": f"NLB_{n}",
+                        "sol": 3000,
+                        "instrument": "NAV_LEFT_B",
+                        "https_url": f"https://mars.nasa.gov/{n}.JPG",
+                        "extended": {"sample_type": "full"},
+                    }
+                    for n in range(1, items + 1)
+                ]
+            }
+        )
+    )
     return archive
 
 
@@ -223,7 +248,8 @@ def test_jpl_mmgis_and_image_clients_survive_the_same_faults(tmp_path):
         server.fail_next(502, count=1)
         server.delay_next(1.5)
         layer = MmgisClient(base_url=server.mmgis_url, backoff_factor=0.01, timeout_seconds=0.3).get(
-            mmgis.waypoints_path("MSL"))
+            mmgis.waypoints_path("MSL")
+        )
         assert len(json.loads(layer.body)["features"]) == 1304
         server.reset_next(1)
         server.fail_next(503, count=1)
@@ -240,11 +266,19 @@ def test_partition_ingested_through_every_fault_equals_the_recorded_sol(tmp_path
     archive = make_small_archive(tmp_path / "archive", photos=("curiosity_sol1000.json",), images=())
     wh = tmp_path / "warehouse"
     with ReplayServer(archive) as server, dg.instance_for_test() as instance:
-        settings = Settings(warehouse=str(wh), landing=str(tmp_path / "landing"), max_image_downloads=0,
-                            image_workers=1).replaying(server)
-        resources = {**settings.resources(),
-                     "photos_api": PhotosApiClient(base_url=server.photos_api_url, api_key="k", timeout_seconds=0.5,
-                                                   backoff_factor=0.05, max_retry_after_seconds=2.0)}
+        settings = Settings(
+            warehouse=str(wh), landing=str(tmp_path / "landing"), max_image_downloads=0, image_workers=1
+        ).replaying(server)
+        resources = {
+            **settings.resources(),
+            "photos_api": PhotosApiClient(
+                base_url=server.photos_api_url,
+                api_key="k",
+                timeout_seconds=0.5,
+                backoff_factor=0.05,
+                max_retry_after_seconds=2.0,
+            ),
+        }
         defs = dg.Definitions(assets=ALL_ASSETS, jobs=[rover_sol_job], resources=resources)
         add_sols(instance, [1000])
         server.fail_next(503, count=3, match="&page=3&")
@@ -254,7 +288,8 @@ def test_partition_ingested_through_every_fault_equals_the_recorded_sol(tmp_path
         server.repeat_previous_next(1, match="&page=25&")
         started = time.monotonic()
         result = defs.resolve_job_def("rover_sol_job").execute_in_process(
-            instance=instance, partition_key=rover_sol_key("curiosity", 1000))
+            instance=instance, partition_key=rover_sol_key("curiosity", 1000)
+        )
         elapsed = time.monotonic() - started
         assert result.success and server.pending_faults() == 0
         photo_requests = [r for r in server.log if "/photos?" in r.path]
@@ -267,5 +302,7 @@ def test_partition_ingested_through_every_fault_equals_the_recorded_sol(tmp_path
     assert warehouse.read_table("silver", "photo_quarantine", {"rover": "curiosity", "sol": 1000}).num_rows == 0
     assert len(warehouse.list_objects("bronze/photos/rover=curiosity/sol=1000")) == 2 * 35  # pages + sidecars
     assert elapsed < 60
-    print(f"FIGURES faults-graph: {len(photo_requests)} photo requests for 35 pages through 7 faults in "
-          f"{elapsed:.1f} s; {photos.num_rows} of 856 photos loaded once, rows lost 0")
+    print(
+        f"FIGURES faults-graph: {len(photo_requests)} photo requests for 35 pages through 7 faults in "
+        f"{elapsed:.1f} s; {photos.num_rows} of 856 photos loaded once, rows lost 0"
+    )

@@ -4,7 +4,6 @@ Each response body is stored byte for byte as ``<name>.json`` beside ``<name>.me
 (redacted URL, status, rate-limit headers, fetch time).
 """
 
-
 import hashlib
 import json
 import warnings
@@ -37,10 +36,17 @@ def _pair(name: str, resp: ApiResponse) -> dict[str, bytes]:
     return {f"{name}.json": resp.body, f"{name}.meta.json": json.dumps(resp.sidecar(), indent=1).encode()}
 
 
-@dg.asset(key=["bronze", "rovers"], group_name="bronze", kinds={"json"}, pool=API_POOL, retry_policy=RETRY,
-          description="Verbatim GET /rovers of the Photos API v1 (or mirror).")
-def bronze_rovers(context: dg.AssetExecutionContext, photos_api: PhotosApiClient,
-                  warehouse: Warehouse) -> dg.MaterializeResult:
+@dg.asset(
+    key=["bronze", "rovers"],
+    group_name="bronze",
+    kinds={"json"},
+    pool=API_POOL,
+    retry_policy=RETRY,
+    description="Verbatim GET /rovers of the Photos API v1 (or mirror).",
+)
+def bronze_rovers(
+    context: dg.AssetExecutionContext, photos_api: PhotosApiClient, warehouse: Warehouse
+) -> dg.MaterializeResult:
     try:
         resp = photos_api.rovers()
     except ApiError as exc:
@@ -49,15 +55,27 @@ def bronze_rovers(context: dg.AssetExecutionContext, photos_api: PhotosApiClient
         context.log.warning(f"rovers listing unavailable, previous bronze kept: {exc}")
         return dg.MaterializeResult(metadata={"unavailable": str(exc)})
     warehouse.write_objects("bronze/rovers", _pair("rovers", resp))
-    return dg.MaterializeResult(metadata={"url": redact_url(resp.url), "bytes": len(resp.body),
-                                          "x_ratelimit_remaining": resp.headers.get("X-RateLimit-Remaining", "")})
+    return dg.MaterializeResult(
+        metadata={
+            "url": redact_url(resp.url),
+            "bytes": len(resp.body),
+            "x_ratelimit_remaining": resp.headers.get("X-RateLimit-Remaining", ""),
+        }
+    )
 
 
-@dg.asset(key=["bronze", "manifests"], group_name="bronze", kinds={"json"}, pool=API_POOL, retry_policy=RETRY,
-          description="Verbatim GET /manifests/{rover} for every rover; a rover the source has no "
-                      "manifest for (HTTP 404) is recorded in metadata, not fatal.")
-def bronze_manifests(context: dg.AssetExecutionContext, photos_api: PhotosApiClient,
-                     warehouse: Warehouse) -> dg.MaterializeResult:
+@dg.asset(
+    key=["bronze", "manifests"],
+    group_name="bronze",
+    kinds={"json"},
+    pool=API_POOL,
+    retry_policy=RETRY,
+    description="Verbatim GET /manifests/{rover} for every rover; a rover the source has no "
+    "manifest for (HTTP 404) is recorded in metadata, not fatal.",
+)
+def bronze_manifests(
+    context: dg.AssetExecutionContext, photos_api: PhotosApiClient, warehouse: Warehouse
+) -> dg.MaterializeResult:
     found, missing = [], {}
     for rover in ROVERS:
         try:
@@ -76,9 +94,16 @@ def bronze_manifests(context: dg.AssetExecutionContext, photos_api: PhotosApiCli
     return dg.MaterializeResult(metadata={"rovers_with_manifest": found, "rovers_without_manifest": list(missing)})
 
 
-@dg.asset(key=["bronze", "waypoints"], group_name="bronze", kinds={"json"}, retry_policy=RETRY,
-          description="Verbatim MMGIS waypoints and traverse GeoJSON of Perseverance (M20) and Curiosity (MSL).")
-def bronze_waypoints(context: dg.AssetExecutionContext, mmgis: MmgisClient, warehouse: Warehouse) -> dg.MaterializeResult:
+@dg.asset(
+    key=["bronze", "waypoints"],
+    group_name="bronze",
+    kinds={"json"},
+    retry_policy=RETRY,
+    description="Verbatim MMGIS waypoints and traverse GeoJSON of Perseverance (M20) and Curiosity (MSL).",
+)
+def bronze_waypoints(
+    context: dg.AssetExecutionContext, mmgis: MmgisClient, warehouse: Warehouse
+) -> dg.MaterializeResult:
     got = {}
     for rover, mission in MMGIS_MISSIONS.items():
         objects: dict[str, bytes] = {}
@@ -95,19 +120,32 @@ def bronze_waypoints(context: dg.AssetExecutionContext, mmgis: MmgisClient, ware
     return dg.MaterializeResult(metadata={"layers_by_rover": got})
 
 
-@dg.asset(key=["bronze", "photos"], group_name="bronze", kinds={"json"}, partitions_def=rover_sol_partitions,
-          pool=API_POOL, retry_policy=RETRY,
-          description="Verbatim responses of one rover × sol from the rover's configured source: pages of "
-                      "GET /rovers/{rover}/photos?sol={sol}&page=N (v1 API or mirror, 25 a page), or the JPL "
-                      "raw-image feed (Perseverance RSS API, Curiosity raw_image_items).")
-def bronze_photos(context: dg.AssetExecutionContext, photo_sources: PhotoSources, photos_api: PhotosApiClient,
-                  jpl_mars2020: JplMars2020Client, jpl_msl: JplMslClient,
-                  warehouse: Warehouse) -> dg.MaterializeResult:
+@dg.asset(
+    key=["bronze", "photos"],
+    group_name="bronze",
+    kinds={"json"},
+    partitions_def=rover_sol_partitions,
+    pool=API_POOL,
+    retry_policy=RETRY,
+    description="Verbatim responses of one rover × sol from the rover's configured source: pages of "
+    "GET /rovers/{rover}/photos?sol={sol}&page=N (v1 API or mirror, 25 a page), or the JPL "
+    "raw-image feed (Perseverance RSS API, Curiosity raw_image_items).",
+)
+def bronze_photos(
+    context: dg.AssetExecutionContext,
+    photo_sources: PhotoSources,
+    photos_api: PhotosApiClient,
+    jpl_mars2020: JplMars2020Client,
+    jpl_msl: JplMslClient,
+    warehouse: Warehouse,
+) -> dg.MaterializeResult:
     rover, sol = rover_sol_of(context)
     source = photo_sources.source_for(rover)
-    fetch = {"photos_api_v1": lambda: photos_api.photo_pages(rover, sol),
-             "jpl_mars2020": lambda: jpl_mars2020.sol_pages(sol),
-             "jpl_msl": lambda: jpl_msl.sol_pages(sol)}[source]
+    fetch = {
+        "photos_api_v1": lambda: photos_api.photo_pages(rover, sol),
+        "jpl_mars2020": lambda: jpl_mars2020.sol_pages(sol),
+        "jpl_msl": lambda: jpl_msl.sol_pages(sol),
+    }[source]
     pages = fetch()
     objects: dict[str, bytes] = {}
     for i, resp in enumerate(pages, start=1):
@@ -118,16 +156,23 @@ def bronze_photos(context: dg.AssetExecutionContext, photo_sources: PhotoSources
     return dg.MaterializeResult(metadata={"source": source, "pages": len(pages), "x_ratelimit_remaining": last})
 
 
-@dg.asset(key=["bronze", "images"], group_name="bronze", kinds={"jpeg", "png"}, partitions_def=rover_sol_partitions,
-          deps=[dg.AssetKey(["silver", "photos"])], retry_policy=RETRY,
-          backfill_policy=dg.BackfillPolicy.single_run(),
-          automation_condition=dg.AutomationCondition.eager(),
-          description="Image bytes of each rover × sol: files in the landing zone whose product id names the "
-                      "partition, plus downloads of the partition's img_src (NASA hosts only, at most "
-                      "max_per_partition). Each attempt is listed in _index.json with its status; a failed "
-                      "download is 'missing', not fatal.")
-def bronze_images(context: dg.AssetExecutionContext, warehouse: Warehouse, landing: LandingZone,
-                  image_downloader: ImageDownloader) -> dg.MaterializeResult:
+@dg.asset(
+    key=["bronze", "images"],
+    group_name="bronze",
+    kinds={"jpeg", "png"},
+    partitions_def=rover_sol_partitions,
+    deps=[dg.AssetKey(["silver", "photos"])],
+    retry_policy=RETRY,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    automation_condition=dg.AutomationCondition.eager(),
+    description="Image bytes of each rover × sol: files in the landing zone whose product id names the "
+    "partition, plus downloads of the partition's img_src (NASA hosts only, at most "
+    "max_per_partition). Each attempt is listed in _index.json with its status; a failed "
+    "download is 'missing', not fatal.",
+)
+def bronze_images(
+    context: dg.AssetExecutionContext, warehouse: Warehouse, landing: LandingZone, image_downloader: ImageDownloader
+) -> dg.MaterializeResult:
     routed: dict[tuple[str, int], list] = {}
     for f in landing.list_images():
         pid = parse_product_id(f.path)
@@ -137,8 +182,9 @@ def bronze_images(context: dg.AssetExecutionContext, warehouse: Warehouse, landi
     totals = {"stored": 0, "missing": 0, "from_landing": 0, "downloaded": 0}
     for key in context.partition_keys:
         rover, sol = rover_sol_of_key(key)
-        index = images_of_partition(warehouse, landing, image_downloader, rover, sol,
-                                    routed.get((rover, sol), []), dead_hosts)
+        index = images_of_partition(
+            warehouse, landing, image_downloader, rover, sol, routed.get((rover, sol), []), dead_hosts
+        )
         for e in index:
             totals["stored" if e["status"] == "stored" else "missing"] += 1
             if e["status"] == "stored":
@@ -146,8 +192,15 @@ def bronze_images(context: dg.AssetExecutionContext, warehouse: Warehouse, landi
     return dg.MaterializeResult(metadata={**totals, "partitions": len(context.partition_keys)})
 
 
-def images_of_partition(warehouse: Warehouse, landing: LandingZone, downloader: ImageDownloader, rover: str,
-                        sol: int, landed: list, dead_hosts: dict[str, str]) -> list[dict]:
+def images_of_partition(
+    warehouse: Warehouse,
+    landing: LandingZone,
+    downloader: ImageDownloader,
+    rover: str,
+    sol: int,
+    landed: list,
+    dead_hosts: dict[str, str],
+) -> list[dict]:
     """Store one partition's image bytes and ``_index.json`` in bronze; returns the index:
     one dict per attempt with object, product_id, camera, source, uri, status
     ("stored" | "missing"), reason and sha256 (hex SHA-256 of the stored bytes, taken here
@@ -160,8 +213,16 @@ def images_of_partition(warehouse: Warehouse, landing: LandingZone, downloader: 
     index: list[dict] = []
     for path, pid in landed:
         name = f"{pid.product_id}{PurePosixPath(path).suffix.lower()}"
-        entry = {"object": None, "product_id": pid.product_id, "camera": pid.camera, "source": "landing",
-                 "uri": f"landing:{path}", "status": "missing", "reason": None, "sha256": None}
+        entry = {
+            "object": None,
+            "product_id": pid.product_id,
+            "camera": pid.camera,
+            "source": "landing",
+            "uri": f"landing:{path}",
+            "status": "missing",
+            "reason": None,
+            "sha256": None,
+        }
         try:
             objects[name] = landing.read(path)
             entry.update(object=name, status="stored")
@@ -177,8 +238,16 @@ def images_of_partition(warehouse: Warehouse, landing: LandingZone, downloader: 
         name = f"{photo['product_id']}{PurePosixPath(url).suffix.lower() or '.jpg'}"
         if name in objects:
             continue
-        entry = {"object": None, "product_id": photo["product_id"], "camera": photo["camera"],
-                 "source": "download", "uri": url, "status": "missing", "reason": None, "sha256": None}
+        entry = {
+            "object": None,
+            "product_id": photo["product_id"],
+            "camera": photo["camera"],
+            "source": "download",
+            "uri": url,
+            "status": "missing",
+            "reason": None,
+            "sha256": None,
+        }
         if rover in MER_ROVERS:
             entry["reason"] = "unavailable: MER gallery images were removed from NASA servers in 2024 (PDS only)"
         elif host in dead_hosts:

@@ -54,7 +54,8 @@ def camera_sols(warehouse: Warehouse) -> pa.Table | None:
     with warehouse.connect() as con:
         return con.execute(
             "select rover, sol, coalesce(camera, '?') as camera, count(*) as photos "
-            f"from {warehouse.relation_sql('silver', 'photos')} group by all order by all").fetch_arrow_table()
+            f"from {warehouse.relation_sql('silver', 'photos')} group by all order by all"
+        ).fetch_arrow_table()
 
 
 def _input_metadata(inputs: Mapping[str, pa.Table | None]) -> dict[str, dg.MetadataValue]:
@@ -70,61 +71,93 @@ def _input_metadata(inputs: Mapping[str, pa.Table | None]) -> dict[str, dg.Metad
     return meta
 
 
-def _publish(warehouse: Warehouse, dashboard: Dashboard, inputs: Mapping[str, pa.Table | None],
-             extra: Mapping[str, dg.MetadataValue] | None = None) -> dg.MaterializeResult:
+def _publish(
+    warehouse: Warehouse,
+    dashboard: Dashboard,
+    inputs: Mapping[str, pa.Table | None],
+    extra: Mapping[str, dg.MetadataValue] | None = None,
+) -> dg.MaterializeResult:
     """Write ``dashboard`` to ``dashboards/<name>/index.html`` and describe it in metadata."""
     data = dashboard.html.encode("utf-8")
     uri = warehouse.write_objects(f"dashboards/{dashboard.name}", {"index.html": data})[0]
     url = uri if uri.startswith("s3://") else Path(uri).resolve().as_uri()
-    return dg.MaterializeResult(metadata={
-        "path": dg.MetadataValue.path(uri),
-        "url": dg.MetadataValue.url(url),
-        "bytes": dg.MetadataValue.int(len(data)),
-        "charts": dg.MetadataValue.int(dashboard.charts),
-        "preview": dg.MetadataValue.md(dashboard.preview_markdown()),
-        **_input_metadata(inputs),
-        **(extra or {}),
-    })
+    return dg.MaterializeResult(
+        metadata={
+            "path": dg.MetadataValue.path(uri),
+            "url": dg.MetadataValue.url(url),
+            "bytes": dg.MetadataValue.int(len(data)),
+            "charts": dg.MetadataValue.int(dashboard.charts),
+            "preview": dg.MetadataValue.md(dashboard.preview_markdown()),
+            **_input_metadata(inputs),
+            **(extra or {}),
+        }
+    )
 
 
 def _asset(name: str, deps: Iterable[tuple[str, str]], description: str):
-    return dg.asset(key=["dashboards", name], group_name=GROUP, kinds={"plotly", "html"},
-                    automation_condition=EAGER_OVER_PARTITIONS,
-                    deps=[dg.AssetKey(list(d)) for d in deps], description=description)
+    return dg.asset(
+        key=["dashboards", name],
+        group_name=GROUP,
+        kinds={"plotly", "html"},
+        automation_condition=EAGER_OVER_PARTITIONS,
+        deps=[dg.AssetKey(list(d)) for d in deps],
+        description=description,
+    )
 
 
-@_asset("mission_dashboard",
-        [("gold", "mission_summary"), ("gold", "camera_usage"), ("gold", "sol_activity"), ("gold", "photo_gaps"),
-         ("silver", "photos")],
-        "dashboards/mission/index.html: photos per sol (manifest and warehouse), mission length, camera usage "
-        "shares, photos per camera and sol, cumulative distance; rover dropdowns, camera legends.")
+@_asset(
+    "mission_dashboard",
+    [
+        ("gold", "mission_summary"),
+        ("gold", "camera_usage"),
+        ("gold", "sol_activity"),
+        ("gold", "photo_gaps"),
+        ("silver", "photos"),
+    ],
+    "dashboards/mission/index.html: photos per sol (manifest and warehouse), mission length, camera usage "
+    "shares, photos per camera and sol, cumulative distance; rover dropdowns, camera legends.",
+)
 def mission_dashboard(warehouse: Warehouse) -> dg.MaterializeResult:
-    inputs = {"gold.mission_summary": _read(warehouse, "gold", "mission_summary"),
-              "gold.camera_usage": _read(warehouse, "gold", "camera_usage"),
-              "gold.sol_activity": _read(warehouse, "gold", "sol_activity"),
-              "gold.photo_gaps": _read(warehouse, "gold", "photo_gaps"),
-              "silver.photos by camera and sol": camera_sols(warehouse)}
-    page = build_mission_dashboard(mission_summary=inputs["gold.mission_summary"],
-                                   camera_usage=inputs["gold.camera_usage"],
-                                   sol_activity=inputs["gold.sol_activity"], photo_gaps=inputs["gold.photo_gaps"],
-                                   camera_sols=inputs["silver.photos by camera and sol"])
+    inputs = {
+        "gold.mission_summary": _read(warehouse, "gold", "mission_summary"),
+        "gold.camera_usage": _read(warehouse, "gold", "camera_usage"),
+        "gold.sol_activity": _read(warehouse, "gold", "sol_activity"),
+        "gold.photo_gaps": _read(warehouse, "gold", "photo_gaps"),
+        "silver.photos by camera and sol": camera_sols(warehouse),
+    }
+    page = build_mission_dashboard(
+        mission_summary=inputs["gold.mission_summary"],
+        camera_usage=inputs["gold.camera_usage"],
+        sol_activity=inputs["gold.sol_activity"],
+        photo_gaps=inputs["gold.photo_gaps"],
+        camera_sols=inputs["silver.photos by camera and sol"],
+    )
     return _publish(warehouse, page, inputs)
 
 
-@_asset("traverse_dashboard", [("silver", "waypoints"), ("silver", "traverse"), ("gold", "sol_activity")],
-        "dashboards/traverse/index.html: each rover's path (lon/lat) from MMGIS waypoints and traverse legs, "
-        "coloured by sol, beside its distance per sol.")
+@_asset(
+    "traverse_dashboard",
+    [("silver", "waypoints"), ("silver", "traverse"), ("gold", "sol_activity")],
+    "dashboards/traverse/index.html: each rover's path (lon/lat) from MMGIS waypoints and traverse legs, "
+    "coloured by sol, beside its distance per sol.",
+)
 def traverse_dashboard(warehouse: Warehouse) -> dg.MaterializeResult:
-    inputs = {"silver.waypoints": _read(warehouse, "silver", "waypoints"),
-              "silver.traverse": _read(warehouse, "silver", "traverse"),
-              "gold.sol_activity": _read(warehouse, "gold", "sol_activity")}
-    page = build_traverse_dashboard(waypoints=inputs["silver.waypoints"], traverse=inputs["silver.traverse"],
-                                    sol_activity=inputs["gold.sol_activity"])
+    inputs = {
+        "silver.waypoints": _read(warehouse, "silver", "waypoints"),
+        "silver.traverse": _read(warehouse, "silver", "traverse"),
+        "gold.sol_activity": _read(warehouse, "gold", "sol_activity"),
+    }
+    page = build_traverse_dashboard(
+        waypoints=inputs["silver.waypoints"],
+        traverse=inputs["silver.traverse"],
+        sol_activity=inputs["gold.sol_activity"],
+    )
     return _publish(warehouse, page, inputs)
 
 
-def selected_images(warehouse: Warehouse, image_stats: pa.Table | None,
-                    per_end: int = IMAGES_PER_END) -> list[SelectedImage]:
+def selected_images(
+    warehouse: Warehouse, image_stats: pa.Table | None, per_end: int = IMAGES_PER_END
+) -> list[SelectedImage]:
     """The images picked by :func:`mars_assets.dashboards.select_images`, read from bronze
     (``bronze/images/rover=<r>/sol=<s>/<image_id>``), each with a JPEG thumbnail and a
     ``SPECTRUM_SIZE``² log-magnitude spectrum. An image whose bytes cannot be read or decoded
@@ -144,15 +177,21 @@ def selected_images(warehouse: Warehouse, image_stats: pa.Table | None,
     return out
 
 
-@_asset("images_dashboard", [("silver", "image_stats"), ("gold", "image_stats_daily")],
-        "dashboards/images/index.html: the extreme images by brightness, sharpness and spectral slope with "
-        "thumbnail, RGB histograms, log-magnitude and radial power spectra; per-camera trends over sols.")
+@_asset(
+    "images_dashboard",
+    [("silver", "image_stats"), ("gold", "image_stats_daily")],
+    "dashboards/images/index.html: the extreme images by brightness, sharpness and spectral slope with "
+    "thumbnail, RGB histograms, log-magnitude and radial power spectra; per-camera trends over sols.",
+)
 def images_dashboard(warehouse: Warehouse) -> dg.MaterializeResult:
-    inputs = {"silver.image_stats": _read(warehouse, "silver", "image_stats"),
-              "gold.image_stats_daily": _read(warehouse, "gold", "image_stats_daily")}
+    inputs = {
+        "silver.image_stats": _read(warehouse, "silver", "image_stats"),
+        "gold.image_stats_daily": _read(warehouse, "gold", "image_stats_daily"),
+    }
     picks = selected_images(warehouse, inputs["silver.image_stats"])
-    page = build_images_dashboard(image_stats=inputs["silver.image_stats"],
-                                  image_stats_daily=inputs["gold.image_stats_daily"], selected=picks)
+    page = build_images_dashboard(
+        image_stats=inputs["silver.image_stats"], image_stats_daily=inputs["gold.image_stats_daily"], selected=picks
+    )
     shown = ", ".join(f"{p.stats['image_id']} ({'/'.join(p.labels)})" for p in picks)
     return _publish(warehouse, page, inputs, {"selected images": dg.MetadataValue.text(shown or "none")})
 
@@ -184,14 +223,20 @@ def check_results(instance: dg.DagsterInstance, check_keys: Iterable[dg.AssetChe
         newest = max(latest_per_partition.values(), key=lambda r: r.id)
         outcomes = [outcome(r) for r in latest_per_partition.values()]
         ev = newest.event.asset_check_evaluation if newest.event is not None else None
-        out.append({
-            "asset": key.asset_key.to_user_string(), "check": key.name,
-            "passed": outcomes.count("passed"), "failed": outcomes.count("failed"), "latest": outcome(newest),
-            "partition": newest.partition,
-            "evaluated_at": dt.datetime.fromtimestamp(newest.create_timestamp, dt.timezone.utc)
-            .replace(tzinfo=None).isoformat(timespec="seconds"),
-            "description": (ev.description if ev is not None else None) or "",
-        })
+        out.append(
+            {
+                "asset": key.asset_key.to_user_string(),
+                "check": key.name,
+                "passed": outcomes.count("passed"),
+                "failed": outcomes.count("failed"),
+                "latest": outcome(newest),
+                "partition": newest.partition,
+                "evaluated_at": dt.datetime.fromtimestamp(newest.create_timestamp, dt.UTC)
+                .replace(tzinfo=None)
+                .isoformat(timespec="seconds"),
+                "description": (ev.description if ev is not None else None) or "",
+            }
+        )
     return out
 
 
@@ -202,27 +247,40 @@ def all_check_keys(context: dg.AssetExecutionContext) -> set[dg.AssetCheckKey]:
     return set(getattr(graph, "source_asset_graph", graph).asset_check_keys)
 
 
-@_asset("data_health_dashboard",
-        [("gold", "photo_gaps"), ("silver", "photo_quarantine"), ("silver", "image_quarantine"),
-         ("silver", "landing_files")],
-        "dashboards/data_health/index.html: manifest sols by gap status, quarantined inputs with reasons "
-        "(silver *_quarantine tables and quarantined landing files), latest asset-check results.")
+@_asset(
+    "data_health_dashboard",
+    [
+        ("gold", "photo_gaps"),
+        ("silver", "photo_quarantine"),
+        ("silver", "image_quarantine"),
+        ("silver", "landing_files"),
+    ],
+    "dashboards/data_health/index.html: manifest sols by gap status, quarantined inputs with reasons "
+    "(silver *_quarantine tables and quarantined landing files), latest asset-check results.",
+)
 def data_health_dashboard(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
-    inputs = {"gold.photo_gaps": _read(warehouse, "gold", "photo_gaps"),
-              "silver.photo_quarantine": _read(warehouse, "silver", "photo_quarantine"),
-              "silver.image_quarantine": _read(warehouse, "silver", "image_quarantine"),
-              "silver.landing_files": _read(warehouse, "silver", "landing_files")}
+    inputs = {
+        "gold.photo_gaps": _read(warehouse, "gold", "photo_gaps"),
+        "silver.photo_quarantine": _read(warehouse, "silver", "photo_quarantine"),
+        "silver.image_quarantine": _read(warehouse, "silver", "image_quarantine"),
+        "silver.landing_files": _read(warehouse, "silver", "landing_files"),
+    }
     try:
         checks: list[dict] | None = check_results(context.instance, all_check_keys(context))
     except Exception as exc:  # the page is still useful without them
         context.log.warning(f"asset check results not available: {exc!r}")
         checks = None
-    page = build_health_dashboard(photo_gaps=inputs["gold.photo_gaps"],
-                                  photo_quarantine=inputs["silver.photo_quarantine"],
-                                  image_quarantine=inputs["silver.image_quarantine"],
-                                  landing_files=inputs["silver.landing_files"], check_results=checks)
-    extra = {"asset checks": dg.MetadataValue.int(len(checks) if checks is not None else 0),
-             "asset checks failing": dg.MetadataValue.int(sum(c["latest"] == "failed" for c in checks or []))}
+    page = build_health_dashboard(
+        photo_gaps=inputs["gold.photo_gaps"],
+        photo_quarantine=inputs["silver.photo_quarantine"],
+        image_quarantine=inputs["silver.image_quarantine"],
+        landing_files=inputs["silver.landing_files"],
+        check_results=checks,
+    )
+    extra = {
+        "asset checks": dg.MetadataValue.int(len(checks) if checks is not None else 0),
+        "asset checks failing": dg.MetadataValue.int(sum(c["latest"] == "failed" for c in checks or [])),
+    }
     return _publish(warehouse, page, inputs, extra)
 
 

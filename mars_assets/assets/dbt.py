@@ -114,4 +114,3 @@ def gold_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, ware
     os.environ.update(warehouse.dbt_env())  # dbt-duckdb reads S3 settings from its environment
     dbt_vars = json.dumps({"warehouse_root": warehouse.root_path(), "catalog_path": warehouse.catalog_path()})
     yield from dbt.cli(["build", "--vars", dbt_vars], context=context).stream()
-

@@ -20,10 +20,10 @@ from plotly.offline import get_plotlyjs
 
 #: One colour per rover, used by every chart of every dashboard.
 ROVER_COLOURS: dict[str, str] = {
-    "curiosity": "#c1440e",     # Mars red
+    "curiosity": "#c1440e",  # Mars red
     "perseverance": "#1f6fb4",  # blue
-    "spirit": "#2a9d3f",        # green
-    "opportunity": "#8e5cc2",   # purple
+    "spirit": "#2a9d3f",  # green
+    "opportunity": "#8e5cc2",  # purple
 }
 OTHER_COLOUR = "#7f7f7f"
 
@@ -40,9 +40,30 @@ CHANNEL_COLOURS: dict[str, str] = {"red": "#d62728", "green": "#2ca02c", "blue":
 
 #: Qualitative colours for cameras (assigned in sorted camera order, so stable across pages).
 CAMERA_PALETTE: tuple[str, ...] = (
-    "#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#eeca3b", "#b279a2", "#ff9da6",
-    "#9d755d", "#bab0ac", "#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02",
-    "#a6761d", "#666666", "#17becf", "#bcbd22", "#8c564b", "#393b79", "#637939", "#843c39",
+    "#4c78a8",
+    "#f58518",
+    "#54a24b",
+    "#e45756",
+    "#72b7b2",
+    "#eeca3b",
+    "#b279a2",
+    "#ff9da6",
+    "#9d755d",
+    "#bab0ac",
+    "#1b9e77",
+    "#d95f02",
+    "#7570b3",
+    "#e7298a",
+    "#66a61e",
+    "#e6ab02",
+    "#a6761d",
+    "#666666",
+    "#17becf",
+    "#bcbd22",
+    "#8c564b",
+    "#393b79",
+    "#637939",
+    "#843c39",
 )
 
 #: The dashboards: (slug, title, one-line description). A page lives at
@@ -105,8 +126,9 @@ def style(fig: go.Figure, *, title: str, height: int, **layout: Any) -> go.Figur
     return fig
 
 
-def add_rover_filter(fig: go.Figure, trace_rovers: Sequence[str | None], *, x: float = 1.0,
-                     y: float = 1.02) -> go.Figure:
+def add_rover_filter(
+    fig: go.Figure, trace_rovers: Sequence[str | None], *, x: float = 1.0, y: float = 1.02
+) -> go.Figure:
     """A dropdown above the plot that shows all rovers or one (plotly ``updatemenus``).
 
     ``trace_rovers[i]`` is the rover of ``fig.data[i]``; None marks a trace shown for every
@@ -117,11 +139,25 @@ def add_rover_filter(fig: go.Figure, trace_rovers: Sequence[str | None], *, x: f
         return fig
     buttons = [dict(label="all rovers", method="restyle", args=[{"visible": [True] * len(trace_rovers)}])]
     for rover in rovers:
-        buttons.append(dict(label=rover, method="restyle",
-                            args=[{"visible": [r is None or r == rover for r in trace_rovers]}]))
-    fig.update_layout(updatemenus=[dict(buttons=buttons, direction="down", showactive=True, x=x, xanchor="right",
-                                        y=y, yanchor="bottom", bgcolor="#ffffff", bordercolor="#bbbbbb",
-                                        font=dict(size=12))])
+        buttons.append(
+            dict(label=rover, method="restyle", args=[{"visible": [r is None or r == rover for r in trace_rovers]}])
+        )
+    fig.update_layout(
+        updatemenus=[
+            dict(
+                buttons=buttons,
+                direction="down",
+                showactive=True,
+                x=x,
+                xanchor="right",
+                y=y,
+                yanchor="bottom",
+                bgcolor="#ffffff",
+                bordercolor="#bbbbbb",
+                font=dict(size=12),
+            )
+        ]
+    )
     return fig
 
 
@@ -176,13 +212,21 @@ def _cell(v: Any) -> str:
 
 def kpi_cards(numbers: Mapping[str, Any]) -> str:
     """The key numbers as a row of cards (HTML, values escaped)."""
-    cards = "".join(f'<div class="kpi"><div class="kpi-value">{html.escape(_fmt(v))}</div>'
-                    f'<div class="kpi-label">{html.escape(k)}</div></div>' for k, v in numbers.items())
+    cards = "".join(
+        f'<div class="kpi"><div class="kpi-value">{html.escape(_fmt(v))}</div>'
+        f'<div class="kpi-label">{html.escape(k)}</div></div>'
+        for k, v in numbers.items()
+    )
     return f'<div class="kpis">{cards}</div>'
 
 
-def html_table(table_rows: Sequence[Mapping[str, Any]], columns: Sequence[tuple[str, str]], *,
-               limit: int = 100, empty: str = "nothing to show") -> str:
+def html_table(
+    table_rows: Sequence[Mapping[str, Any]],
+    columns: Sequence[tuple[str, str]],
+    *,
+    limit: int = 100,
+    empty: str = "nothing to show",
+) -> str:
     """An HTML table of ``table_rows`` with ``columns`` = ``[(key, header), ...]``, values escaped.
 
     At most ``limit`` rows are shown; a line under the table says how many were left out.
@@ -190,10 +234,17 @@ def html_table(table_rows: Sequence[Mapping[str, Any]], columns: Sequence[tuple[
     if not table_rows:
         return f'<p class="empty">{html.escape(empty)}</p>'
     head = "".join(f"<th>{html.escape(h)}</th>" for _, h in columns)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape('' if r.get(k) is None else _cell(r.get(k)))}</td>"
-                                    for k, _ in columns) + "</tr>" for r in table_rows[:limit])
-    more = (f'<p class="more">{len(table_rows) - limit:,} more rows not shown '
-            f"(query the warehouse for all of them)</p>" if len(table_rows) > limit else "")
+    body = "".join(
+        "<tr>"
+        + "".join(f"<td>{html.escape('' if r.get(k) is None else _cell(r.get(k)))}</td>" for k, _ in columns)
+        + "</tr>"
+        for r in table_rows[:limit]
+    )
+    more = (
+        f'<p class="more">{len(table_rows) - limit:,} more rows not shown (query the warehouse for all of them)</p>'
+        if len(table_rows) > limit
+        else ""
+    )
     return f'<div class="table-wrap"><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>{more}'
 
 
@@ -231,8 +282,9 @@ footer{color:var(--muted);font-size:.8rem;text-align:center;padding:1rem}
 """
 
 
-def render_page(name: str, title: str, intro: str, sections: Sequence[Section],
-                key_numbers: Mapping[str, Any] | None = None) -> Dashboard:
+def render_page(
+    name: str, title: str, intro: str, sections: Sequence[Section], key_numbers: Mapping[str, Any] | None = None
+) -> Dashboard:
     """The whole HTML document of dashboard ``name`` (a slug of :data:`DASHBOARDS`).
 
     plotly.js is inlined once in ``<head>``; each figure of ``sections`` becomes a div with
@@ -246,17 +298,24 @@ def render_page(name: str, title: str, intro: str, sections: Sequence[Section],
             parts.append(f'<p class="note">{html.escape(s.note)}</p>')
         if s.figure is not None:
             figures += 1
-            chart = s.figure.to_html(full_html=False, include_plotlyjs=False, config=PLOTLY_CONFIG,
-                                     div_id=f"{name}-{figures}", default_width="100%")
-            parts.append(f'<div class="with-side"><div>{s.side_html}</div><div>{chart}</div></div>'
-                         if s.side_html else chart)
+            chart = s.figure.to_html(
+                full_html=False,
+                include_plotlyjs=False,
+                config=PLOTLY_CONFIG,
+                div_id=f"{name}-{figures}",
+                default_width="100%",
+            )
+            parts.append(
+                f'<div class="with-side"><div>{s.side_html}</div><div>{chart}</div></div>' if s.side_html else chart
+            )
         if s.html:
             parts.append(s.html)
         blocks.append(f"<section>{''.join(parts)}</section>")
     nav = "".join(
         f'<a href="../{slug}/index.html" title="{html.escape(desc)}"'
-        f'{" aria-current=page" if slug == name else ""}>{html.escape(t)} <small>— {html.escape(desc)}</small></a>'
-        for slug, t, desc in DASHBOARDS)
+        f"{' aria-current=page' if slug == name else ''}>{html.escape(t)} <small>— {html.escape(desc)}</small></a>"
+        for slug, t, desc in DASHBOARDS
+    )
     doc = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">

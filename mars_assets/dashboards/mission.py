@@ -48,27 +48,48 @@ def _timeline(activity: list[dict], gaps: list[dict]) -> go.Figure | None:
     for rover in sorted({r["rover"] for r in taken} | {g["rover"] for g in manifest}, key=rover_sort_key):
         m = sorted((g for g in manifest if g["rover"] == rover), key=lambda g: g["sol"])
         if m:
-            fig.add_scatter(x=[g["sol"] for g in m], y=[g["manifest_photos"] for g in m], mode="lines",
-                            name=f"{rover}: manifest", legendgroup=rover,
-                            line=dict(color=rover_colour(rover), width=1), opacity=0.55,
-                            customdata=[[str(g.get("earth_date") or ""), g.get("silver_photos", 0)] for g in m],
-                            hovertemplate=(f"<b>{rover}</b> sol %{{x}} (%{{customdata[0]}})<br>"
-                                           "manifest: %{y:,} photos<br>warehouse: %{customdata[1]:,} photos"
-                                           "<extra></extra>"))
+            fig.add_scatter(
+                x=[g["sol"] for g in m],
+                y=[g["manifest_photos"] for g in m],
+                mode="lines",
+                name=f"{rover}: manifest",
+                legendgroup=rover,
+                line=dict(color=rover_colour(rover), width=1),
+                opacity=0.55,
+                customdata=[[str(g.get("earth_date") or ""), g.get("silver_photos", 0)] for g in m],
+                hovertemplate=(
+                    f"<b>{rover}</b> sol %{{x}} (%{{customdata[0]}})<br>"
+                    "manifest: %{y:,} photos<br>warehouse: %{customdata[1]:,} photos"
+                    "<extra></extra>"
+                ),
+            )
             owners.append(rover)
         w = sorted((r for r in taken if r["rover"] == rover), key=lambda r: r["sol"])
         if w:
-            fig.add_scatter(x=[r["sol"] for r in w], y=[r["photos"] for r in w], mode="markers",
-                            name=f"{rover}: in warehouse", legendgroup=rover,
-                            marker=dict(color=rover_colour(rover), size=11, symbol="diamond",
-                                        line=dict(color="#ffffff", width=1)),
-                            customdata=[[str(r.get("earth_date") or ""), ", ".join(r.get("cameras") or [])] for r in w],
-                            hovertemplate=(f"<b>{rover}</b> sol %{{x}} (%{{customdata[0]}})<br>"
-                                           "%{y:,} photos in the warehouse<br>cameras: %{customdata[1]}"
-                                           "<extra></extra>"))
+            fig.add_scatter(
+                x=[r["sol"] for r in w],
+                y=[r["photos"] for r in w],
+                mode="markers",
+                name=f"{rover}: in warehouse",
+                legendgroup=rover,
+                marker=dict(color=rover_colour(rover), size=11, symbol="diamond", line=dict(color="#ffffff", width=1)),
+                customdata=[[str(r.get("earth_date") or ""), ", ".join(r.get("cameras") or [])] for r in w],
+                hovertemplate=(
+                    f"<b>{rover}</b> sol %{{x}} (%{{customdata[0]}})<br>"
+                    "%{y:,} photos in the warehouse<br>cameras: %{customdata[1]}"
+                    "<extra></extra>"
+                ),
+            )
             owners.append(rover)
-    style(fig, title="Photos per sol: NASA manifest (line) and the warehouse (diamonds)", height=430,
-          xaxis_title=SOL_AXIS, yaxis_title="photos per sol (log scale)", yaxis_type="log", yaxis_dtick=1)
+    style(
+        fig,
+        title="Photos per sol: NASA manifest (line) and the warehouse (diamonds)",
+        height=430,
+        xaxis_title=SOL_AXIS,
+        yaxis_title="photos per sol (log scale)",
+        yaxis_type="log",
+        yaxis_dtick=1,
+    )
     return add_rover_filter(fig, owners)
 
 
@@ -83,27 +104,57 @@ def _mission_length(summary: list[dict], activity: list[dict]) -> go.Figure | No
     for r in spans:
         start: dt.date = r["landing_date"]
         days = (r["source_max_date"] - start).days
-        fig.add_bar(y=[r.get("rover_name") or r["rover"]], base=[start.isoformat()], x=[days * 86_400_000],
-                    orientation="h", name=r["rover"], marker_color=rover_colour(r["rover"]), opacity=0.8,
-                    text=[f"{r.get('mission_length_sols') or 0:,} sols · {days:,} Earth days"],
-                    textposition="inside", insidetextanchor="middle", showlegend=False,
-                    customdata=[[start.isoformat(), r["source_max_date"].isoformat(), r.get("mission_length_sols"),
-                                 days, r.get("photos") or 0, r.get("source_total_photos") or 0]],
-                    hovertemplate=("<b>%{y}</b><br>landed %{customdata[0]}, last sol on %{customdata[1]}<br>"
-                                   "mission length %{customdata[2]:,} sols = %{customdata[3]:,} Earth days<br>"
-                                   "photos: %{customdata[4]:,} in the warehouse of %{customdata[5]:,} listed"
-                                   "<extra></extra>"))
+        fig.add_bar(
+            y=[r.get("rover_name") or r["rover"]],
+            base=[start.isoformat()],
+            x=[days * 86_400_000],
+            orientation="h",
+            name=r["rover"],
+            marker_color=rover_colour(r["rover"]),
+            opacity=0.8,
+            text=[f"{r.get('mission_length_sols') or 0:,} sols · {days:,} Earth days"],
+            textposition="inside",
+            insidetextanchor="middle",
+            showlegend=False,
+            customdata=[
+                [
+                    start.isoformat(),
+                    r["source_max_date"].isoformat(),
+                    r.get("mission_length_sols"),
+                    days,
+                    r.get("photos") or 0,
+                    r.get("source_total_photos") or 0,
+                ]
+            ],
+            hovertemplate=(
+                "<b>%{y}</b><br>landed %{customdata[0]}, last sol on %{customdata[1]}<br>"
+                "mission length %{customdata[2]:,} sols = %{customdata[3]:,} Earth days<br>"
+                "photos: %{customdata[4]:,} in the warehouse of %{customdata[5]:,} listed"
+                "<extra></extra>"
+            ),
+        )
     names = {r["rover"]: r.get("rover_name") or r["rover"] for r in spans}
     taken = [a for a in activity if a["photos"] and a["rover"] in names and a.get("earth_date")]
     if taken:
-        fig.add_scatter(y=[names[a["rover"]] for a in taken], x=[a["earth_date"].isoformat() for a in taken],
-                        mode="markers", name="sol with photos in the warehouse",
-                        marker=dict(symbol="line-ns", size=22, line=dict(width=3, color="#1d2330")),
-                        customdata=[[a["sol"], a["photos"]] for a in taken],
-                        hovertemplate="%{y} sol %{customdata[0]} (%{x})<br>%{customdata[1]:,} photos<extra></extra>")
-    style(fig, title="Mission length: landing to the last sol the source reports", height=120 + 70 * len(spans),
-          xaxis_title="Earth date (UTC)", xaxis_type="date", yaxis_title="", barmode="overlay",
-          legend=dict(orientation="h", x=1, xanchor="right", y=1.02, yanchor="bottom"))
+        fig.add_scatter(
+            y=[names[a["rover"]] for a in taken],
+            x=[a["earth_date"].isoformat() for a in taken],
+            mode="markers",
+            name="sol with photos in the warehouse",
+            marker=dict(symbol="line-ns", size=22, line=dict(width=3, color="#1d2330")),
+            customdata=[[a["sol"], a["photos"]] for a in taken],
+            hovertemplate="%{y} sol %{customdata[0]} (%{x})<br>%{customdata[1]:,} photos<extra></extra>",
+        )
+    style(
+        fig,
+        title="Mission length: landing to the last sol the source reports",
+        height=120 + 70 * len(spans),
+        xaxis_title="Earth date (UTC)",
+        xaxis_type="date",
+        yaxis_title="",
+        barmode="overlay",
+        legend=dict(orientation="h", x=1, xanchor="right", y=1.02, yanchor="bottom"),
+    )
     return fig
 
 
@@ -116,17 +167,30 @@ def _camera_shares(usage: list[dict]) -> go.Figure | None:
     fig = go.Figure()
     for cam in sorted(colours):
         cam_rows = [r for r in usage if (r["camera"] or "?") == cam]
-        fig.add_bar(y=[r["rover"] for r in cam_rows], x=[100 * (r["share_of_rover_photos"] or 0) for r in cam_rows],
-                    orientation="h", name=cam, marker_color=colours[cam],
-                    customdata=[[r["photos"], r.get("camera_full_name") or cam, r.get("active_sols") or 0]
-                                for r in cam_rows],
-                    hovertemplate=("<b>%{y}</b> %{customdata[1]}<br>%{customdata[0]:,} photos = %{x:.1f} %"
-                                   " of the rover's photos<br>on %{customdata[2]} sols<extra>" + cam + "</extra>"))
-    style(fig, title="Camera usage: share of each rover's photos (click a camera in the legend to hide it)",
-          height=max(150 + 60 * len(rovers), 140 + 21 * len(colours)), barmode="stack",
-          xaxis_title="share of the rover's photos (%)",
-          xaxis_range=[0, 100], yaxis_title="", yaxis_categoryorder="array", yaxis_categoryarray=rovers,
-          legend_title_text="camera")
+        fig.add_bar(
+            y=[r["rover"] for r in cam_rows],
+            x=[100 * (r["share_of_rover_photos"] or 0) for r in cam_rows],
+            orientation="h",
+            name=cam,
+            marker_color=colours[cam],
+            customdata=[[r["photos"], r.get("camera_full_name") or cam, r.get("active_sols") or 0] for r in cam_rows],
+            hovertemplate=(
+                "<b>%{y}</b> %{customdata[1]}<br>%{customdata[0]:,} photos = %{x:.1f} %"
+                " of the rover's photos<br>on %{customdata[2]} sols<extra>" + cam + "</extra>"
+            ),
+        )
+    style(
+        fig,
+        title="Camera usage: share of each rover's photos (click a camera in the legend to hide it)",
+        height=max(150 + 60 * len(rovers), 140 + 21 * len(colours)),
+        barmode="stack",
+        xaxis_title="share of the rover's photos (%)",
+        xaxis_range=[0, 100],
+        yaxis_title="",
+        yaxis_categoryorder="array",
+        yaxis_categoryarray=rovers,
+        legend_title_text="camera",
+    )
     return fig
 
 
@@ -144,15 +208,36 @@ def _camera_sols(camera_sols: list[dict]) -> go.Figure | None:
         z.append([math.log10(n) if n else None for n in row])
         text.append([f"{n:,}" if n else "" for n in row])
     top = max(1, math.ceil(max(v for line in z for v in line if v is not None)))
-    fig = go.Figure(go.Heatmap(
-        x=[f"{rover} · sol {sol}" for rover, sol in columns], y=cameras, z=z, text=text,
-        texttemplate="%{text}", textfont=dict(size=11), colorscale="YlOrRd", zmin=0, zmax=top, xgap=2, ygap=2,
-        colorbar=dict(title=dict(text="photos"), tickvals=list(range(top + 1)),
-                      ticktext=[f"{10 ** i:,}" for i in range(top + 1)], thickness=14),
-        hovertemplate="<b>%{x}</b><br>%{y}: %{text} photos<extra></extra>"))
-    style(fig, title="Photos per camera on each rover × sol in the warehouse (log colour scale)",
-          height=160 + 24 * len(cameras), xaxis_title="rover / sol", yaxis_title="camera",
-          plot_bgcolor="#f3f4f6")
+    fig = go.Figure(
+        go.Heatmap(
+            x=[f"{rover} · sol {sol}" for rover, sol in columns],
+            y=cameras,
+            z=z,
+            text=text,
+            texttemplate="%{text}",
+            textfont=dict(size=11),
+            colorscale="YlOrRd",
+            zmin=0,
+            zmax=top,
+            xgap=2,
+            ygap=2,
+            colorbar=dict(
+                title=dict(text="photos"),
+                tickvals=list(range(top + 1)),
+                ticktext=[f"{10**i:,}" for i in range(top + 1)],
+                thickness=14,
+            ),
+            hovertemplate="<b>%{x}</b><br>%{y}: %{text} photos<extra></extra>",
+        )
+    )
+    style(
+        fig,
+        title="Photos per camera on each rover × sol in the warehouse (log colour scale)",
+        height=160 + 24 * len(cameras),
+        xaxis_title="rover / sol",
+        yaxis_title="camera",
+        plot_bgcolor="#f3f4f6",
+    )
     return fig
 
 
@@ -165,15 +250,29 @@ def _distance(activity: list[dict]) -> go.Figure | None:
     fig = go.Figure()
     for rover in rovers:
         sel = sorted((r for r in drives if r["rover"] == rover), key=lambda r: r["sol"])
-        fig.add_scatter(x=[r["sol"] for r in sel], y=[r["cumulative_distance_m"] / 1000 for r in sel], mode="lines",
-                        name=rover, line=dict(color=rover_colour(rover), width=2.5),
-                        customdata=[[str(r.get("earth_date") or ""), r.get("distance_m") or 0,
-                                     r.get("distance_source") or "none"] for r in sel],
-                        hovertemplate=(f"<b>{rover}</b> sol %{{x}} (%{{customdata[0]}})<br>"
-                                       "%{y:.2f} km driven since landing<br>"
-                                       "%{customdata[1]:.1f} m this sol (from %{customdata[2]})<extra></extra>"))
-    style(fig, title="Cumulative distance driven (MMGIS waypoints / traverse)", height=420,
-          xaxis_title=SOL_AXIS, yaxis_title="cumulative distance (km)")
+        fig.add_scatter(
+            x=[r["sol"] for r in sel],
+            y=[r["cumulative_distance_m"] / 1000 for r in sel],
+            mode="lines",
+            name=rover,
+            line=dict(color=rover_colour(rover), width=2.5),
+            customdata=[
+                [str(r.get("earth_date") or ""), r.get("distance_m") or 0, r.get("distance_source") or "none"]
+                for r in sel
+            ],
+            hovertemplate=(
+                f"<b>{rover}</b> sol %{{x}} (%{{customdata[0]}})<br>"
+                "%{y:.2f} km driven since landing<br>"
+                "%{customdata[1]:.1f} m this sol (from %{customdata[2]})<extra></extra>"
+            ),
+        )
+    style(
+        fig,
+        title="Cumulative distance driven (MMGIS waypoints / traverse)",
+        height=420,
+        xaxis_title=SOL_AXIS,
+        yaxis_title="cumulative distance (km)",
+    )
     return add_rover_filter(fig, rovers)
 
 
@@ -187,17 +286,24 @@ def mission_key_numbers(summary: list[dict], activity: list[dict]) -> dict[str, 
             km[r["rover"]] = max(km.get(r["rover"], 0.0), r["cumulative_distance_m"] / 1000)
     for r in sorted(summary, key=lambda r: rover_sort_key(r["rover"])):
         active = r.get("active_sols") or 0
-        label = (f"{r['rover']} photos · {active} sol{'' if active == 1 else 's'} with photos · "
-                 f"{r.get('mission_length_sols') or 0:,}-sol mission")
+        label = (
+            f"{r['rover']} photos · {active} sol{'' if active == 1 else 's'} with photos · "
+            f"{r.get('mission_length_sols') or 0:,}-sol mission"
+        )
         if km.get(r["rover"]):
             label += f" · {km[r['rover']]:.1f} km driven"
         out[label] = r.get("photos") or 0
     return out
 
 
-def build_mission_dashboard(*, mission_summary: pa.Table | None, camera_usage: pa.Table | None,
-                            sol_activity: pa.Table | None, photo_gaps: pa.Table | None,
-                            camera_sols: pa.Table | None = None) -> Dashboard:
+def build_mission_dashboard(
+    *,
+    mission_summary: pa.Table | None,
+    camera_usage: pa.Table | None,
+    sol_activity: pa.Table | None,
+    photo_gaps: pa.Table | None,
+    camera_sols: pa.Table | None = None,
+) -> Dashboard:
     """The mission page (see the module docstring for the inputs' columns).
 
     Charts: photos per sol (manifest line and warehouse markers, log y), mission length
@@ -207,23 +313,41 @@ def build_mission_dashboard(*, mission_summary: pa.Table | None, camera_usage: p
     """
     summary, activity, usage = rows(mission_summary), rows(sol_activity), rows(camera_usage)
     sections = [
-        Section("Photos per sol", _timeline(activity, rows(photo_gaps)),
-                note="The line is the photo count NASA's mission manifest lists for every sol; diamonds are the "
-                     "sols ingested into the warehouse. Use the dropdown to show one rover."),
-        Section("Mission length", _mission_length(summary, activity),
-                note="Bars run from landing to the last sol the source reports; ticks mark sols with photos "
-                     "in the warehouse."),
-        Section("Camera usage", _camera_shares(usage),
-                note="Click a camera in the legend to hide it, double-click to show only that camera."),
-        Section("Photos per camera and sol", _camera_sols(rows(camera_sols)),
-                note="Each cell is the number of photos one camera took on one sol (silver photos); empty cells: "
-                     "no photos."),
-        Section("Distance driven", _distance(activity),
-                note="Sum of each sol's drive length: MMGIS traverse legs where a traverse layer exists, "
-                     "else the waypoints' dist_m."),
+        Section(
+            "Photos per sol",
+            _timeline(activity, rows(photo_gaps)),
+            note="The line is the photo count NASA's mission manifest lists for every sol; diamonds are the "
+            "sols ingested into the warehouse. Use the dropdown to show one rover.",
+        ),
+        Section(
+            "Mission length",
+            _mission_length(summary, activity),
+            note="Bars run from landing to the last sol the source reports; ticks mark sols with photos "
+            "in the warehouse.",
+        ),
+        Section(
+            "Camera usage",
+            _camera_shares(usage),
+            note="Click a camera in the legend to hide it, double-click to show only that camera.",
+        ),
+        Section(
+            "Photos per camera and sol",
+            _camera_sols(rows(camera_sols)),
+            note="Each cell is the number of photos one camera took on one sol (silver photos); empty cells: "
+            "no photos.",
+        ),
+        Section(
+            "Distance driven",
+            _distance(activity),
+            note="Sum of each sol's drive length: MMGIS traverse legs where a traverse layer exists, "
+            "else the waypoints' dist_m.",
+        ),
     ]
-    return render_page("mission", "Mission dashboard",
-                       "Photos per rover and sol, mission length, camera usage and distance driven, from the gold "
-                       "dbt models and silver photos.",
-                       [s for s in sections if s.figure is not None],
-                       key_numbers=mission_key_numbers(summary, activity))
+    return render_page(
+        "mission",
+        "Mission dashboard",
+        "Photos per rover and sol, mission length, camera usage and distance driven, from the gold "
+        "dbt models and silver photos.",
+        [s for s in sections if s.figure is not None],
+        key_numbers=mission_key_numbers(summary, activity),
+    )

@@ -33,7 +33,7 @@ def parse_wkt_linestring(wkt: str | None) -> list[tuple[float, float]]:
     if not wkt or "(" not in wkt:
         return []
     out = []
-    for vertex in wkt[wkt.index("(") + 1:].split(","):
+    for vertex in wkt[wkt.index("(") + 1 :].split(","):
         numbers = _NUMBER.findall(vertex)
         if len(numbers) >= 2:
             out.append((float(numbers[0]), float(numbers[1])))
@@ -42,9 +42,14 @@ def parse_wkt_linestring(wkt: str | None) -> list[tuple[float, float]]:
 
 def _path_figure(rover: str, points: list[dict], legs: list[dict], per_sol: list[dict]) -> go.Figure:
     """Left: path in lon/lat (waypoints coloured by sol, traverse legs as lines); right: distance per sol."""
-    fig = make_subplots(rows=1, cols=2, column_widths=[0.56, 0.44], horizontal_spacing=0.16,
-                        specs=[[{}, {"secondary_y": True}]],
-                        subplot_titles=("path (longitude / latitude)", "distance driven per sol"))
+    fig = make_subplots(
+        rows=1,
+        cols=2,
+        column_widths=[0.56, 0.44],
+        horizontal_spacing=0.16,
+        specs=[[{}, {"secondary_y": True}]],
+        subplot_titles=("path (longitude / latitude)", "distance driven per sol"),
+    )
     colour = rover_colour(rover)
     if legs:
         xs: list[float | None] = []
@@ -54,27 +59,74 @@ def _path_figure(rover: str, points: list[dict], legs: list[dict], per_sol: list
             xs += [p[0] for p in pts] + [None]
             ys += [p[1] for p in pts] + [None]
         step = max(1, len(xs) // MAX_LEG_POINTS)
-        fig.add_scatter(x=xs[::step], y=ys[::step], mode="lines", name="traverse legs", connectgaps=False,
-                        line=dict(color=colour, width=1.5), hoverinfo="skip", row=1, col=1)
+        fig.add_scatter(
+            x=xs[::step],
+            y=ys[::step],
+            mode="lines",
+            name="traverse legs",
+            connectgaps=False,
+            line=dict(color=colour, width=1.5),
+            hoverinfo="skip",
+            row=1,
+            col=1,
+        )
     if points:
         pts = sorted(points, key=lambda r: (r["sol"], r.get("site") or 0, r.get("drive") or 0))
-        fig.add_scatter(x=[p["lon"] for p in pts], y=[p["lat"] for p in pts], mode="lines",
-                        line=dict(color=colour, width=1), opacity=0.45, hoverinfo="skip", showlegend=False,
-                        row=1, col=1)
         fig.add_scatter(
-            x=[p["lon"] for p in pts], y=[p["lat"] for p in pts], mode="markers", name="waypoints",
-            marker=dict(size=6, color=[p["sol"] for p in pts], colorscale="Viridis", showscale=True,
-                        colorbar=dict(title=dict(text="sol"), x=0.485, xanchor="left", len=0.85, thickness=12)),
-            customdata=[[p["sol"], p.get("site"), p.get("drive"), p.get("elevation_m"), p.get("dist_m") or 0,
-                         (p.get("dist_total_m") or 0) / 1000] for p in pts],
-            hovertemplate=("<b>sol %{customdata[0]}</b> site %{customdata[1]} drive %{customdata[2]}<br>"
-                           "%{x:.5f}° E, %{y:.5f}° N, elevation %{customdata[3]:,.1f} m<br>"
-                           "drive %{customdata[4]:.1f} m, odometry %{customdata[5]:.2f} km<extra></extra>"),
-            row=1, col=1)
+            x=[p["lon"] for p in pts],
+            y=[p["lat"] for p in pts],
+            mode="lines",
+            line=dict(color=colour, width=1),
+            opacity=0.45,
+            hoverinfo="skip",
+            showlegend=False,
+            row=1,
+            col=1,
+        )
+        fig.add_scatter(
+            x=[p["lon"] for p in pts],
+            y=[p["lat"] for p in pts],
+            mode="markers",
+            name="waypoints",
+            marker=dict(
+                size=6,
+                color=[p["sol"] for p in pts],
+                colorscale="Viridis",
+                showscale=True,
+                colorbar=dict(title=dict(text="sol"), x=0.485, xanchor="left", len=0.85, thickness=12),
+            ),
+            customdata=[
+                [
+                    p["sol"],
+                    p.get("site"),
+                    p.get("drive"),
+                    p.get("elevation_m"),
+                    p.get("dist_m") or 0,
+                    (p.get("dist_total_m") or 0) / 1000,
+                ]
+                for p in pts
+            ],
+            hovertemplate=(
+                "<b>sol %{customdata[0]}</b> site %{customdata[1]} drive %{customdata[2]}<br>"
+                "%{x:.5f}° E, %{y:.5f}° N, elevation %{customdata[3]:,.1f} m<br>"
+                "drive %{customdata[4]:.1f} m, odometry %{customdata[5]:.2f} km<extra></extra>"
+            ),
+            row=1,
+            col=1,
+        )
         for label, p, symbol in (("landing / first waypoint", pts[0], "star"), ("latest waypoint", pts[-1], "x")):
-            fig.add_scatter(x=[p["lon"]], y=[p["lat"]], mode="markers+text", name=label, text=[f"sol {p['sol']}"],
-                            textposition="top center", marker=dict(size=13, symbol=symbol, color="#1d2330"),
-                            hovertemplate=f"{label}: sol {p['sol']}<extra></extra>", row=1, col=1)
+            fig.add_scatter(
+                x=[p["lon"]],
+                y=[p["lat"]],
+                mode="markers+text",
+                name=label,
+                text=[f"sol {p['sol']}"],
+                textposition="top center",
+                marker=dict(size=13, symbol=symbol, color="#1d2330"),
+                hovertemplate=f"{label}: sol {p['sol']}<extra></extra>",
+                row=1,
+                col=1,
+            )
         lat0 = sum(p["lat"] for p in pts) / len(pts)
         # equal ground scale: one degree of longitude is cos(latitude) as long as one of latitude
         fig.update_yaxes(scaleanchor="x", scaleratio=1 / max(math.cos(math.radians(lat0)), 0.05), row=1, col=1)
@@ -84,22 +136,48 @@ def _path_figure(rover: str, points: list[dict], legs: list[dict], per_sol: list
         for source, shade in (("traverse", 1.0), ("waypoints", 0.85)):
             sel = [r for r in per_sol if (r.get("distance_source") or "waypoints") == source]
             if sel:
-                fig.add_bar(x=[r["sol"] for r in sel], y=[r["distance_m"] for r in sel],
-                            name=f"metres per sol ({source})",
-                            marker=dict(color=colour, line_width=0), opacity=shade,
-                            customdata=[[str(r.get("earth_date") or "")] for r in sel],
-                            hovertemplate=("sol %{x} (%{customdata[0]})<br>%{y:,.1f} m driven"
-                                           f" (from {source})<extra></extra>"), row=1, col=2)
-        fig.add_scatter(x=[r["sol"] for r in per_sol], y=[(r["cumulative_distance_m"] or 0) / 1000 for r in per_sol],
-                        mode="lines", name="cumulative (km)", line=dict(color="#1d2330", width=1.5, dash="dot"),
-                        hovertemplate="sol %{x}: %{y:.2f} km since landing<extra></extra>",
-                        row=1, col=2, secondary_y=True)
+                fig.add_bar(
+                    x=[r["sol"] for r in sel],
+                    y=[r["distance_m"] for r in sel],
+                    name=f"metres per sol ({source})",
+                    marker=dict(color=colour, line_width=0),
+                    opacity=shade,
+                    customdata=[[str(r.get("earth_date") or "")] for r in sel],
+                    hovertemplate=(
+                        f"sol %{{x}} (%{{customdata[0]}})<br>%{{y:,.1f}} m driven (from {source})<extra></extra>"
+                    ),
+                    row=1,
+                    col=2,
+                )
+        fig.add_scatter(
+            x=[r["sol"] for r in per_sol],
+            y=[(r["cumulative_distance_m"] or 0) / 1000 for r in per_sol],
+            mode="lines",
+            name="cumulative (km)",
+            line=dict(color="#1d2330", width=1.5, dash="dot"),
+            hovertemplate="sol %{x}: %{y:.2f} km since landing<extra></extra>",
+            row=1,
+            col=2,
+            secondary_y=True,
+        )
         fig.update_xaxes(title_text="sol (Mars solar days since landing)", row=1, col=2)
         fig.update_yaxes(title_text="distance per sol (m)", rangemode="tozero", row=1, col=2, secondary_y=False)
-        fig.update_yaxes(title_text="cumulative distance (km)", rangemode="tozero", tickmode="auto", showgrid=False,
-                         row=1, col=2, secondary_y=True)
-    style(fig, title=f"{rover.capitalize()}: path coloured by sol, and distance per sol", height=560,
-          legend=dict(orientation="h", y=-0.18), bargap=0)
+        fig.update_yaxes(
+            title_text="cumulative distance (km)",
+            rangemode="tozero",
+            tickmode="auto",
+            showgrid=False,
+            row=1,
+            col=2,
+            secondary_y=True,
+        )
+    style(
+        fig,
+        title=f"{rover.capitalize()}: path coloured by sol, and distance per sol",
+        height=560,
+        legend=dict(orientation="h", y=-0.18),
+        bargap=0,
+    )
     return fig
 
 
@@ -113,27 +191,41 @@ def traverse_key_numbers(points: list[dict], legs: list[dict], activity: list[di
     return out
 
 
-def build_traverse_dashboard(*, waypoints: pa.Table | None, traverse: pa.Table | None,
-                             sol_activity: pa.Table | None) -> Dashboard:
+def build_traverse_dashboard(
+    *, waypoints: pa.Table | None, traverse: pa.Table | None, sol_activity: pa.Table | None
+) -> Dashboard:
     """The traverse page: one figure per rover with waypoints or traverse legs (see the module
     docstring for the inputs). Returns a :class:`Dashboard` (complete offline HTML)."""
     points, legs, activity = rows(waypoints), rows(traverse), rows(sol_activity)
     rovers = sorted({r["rover"] for r in points} | {r["rover"] for r in legs}, key=rover_sort_key)
     sections = []
     for rover in rovers:
-        per_sol = sorted((r for r in activity if r["rover"] == rover and r.get("distance_source")),
-                         key=lambda r: r["sol"])
-        p = sorted((r for r in points if r["rover"] == rover and r.get("lon") is not None and r.get("lat") is not None),
-                   key=lambda r: r["sol"])
+        per_sol = sorted(
+            (r for r in activity if r["rover"] == rover and r.get("distance_source")), key=lambda r: r["sol"]
+        )
+        p = sorted(
+            (r for r in points if r["rover"] == rover and r.get("lon") is not None and r.get("lat") is not None),
+            key=lambda r: r["sol"],
+        )
         lg = [r for r in legs if r["rover"] == rover]
         sources = sorted({r["distance_source"] for r in per_sol})
-        sections.append(Section(
-            f"{rover.capitalize()}", _path_figure(rover, p, lg, per_sol),
-            note=(f"{len(p):,} waypoints over sols {p[0]['sol'] if p else '?'}–{p[-1]['sol'] if p else '?'}"
-                  f"{f', {len(lg):,} traverse legs' if lg else ' (no traverse layer: the path joins the waypoints)'}; "
-                  f"distance per sol from {' and '.join(sources) or 'nothing'}. Axes keep equal ground scale; "
-                  "drag to zoom, double-click to reset.")))
-    return render_page("traverse", "Traverse dashboard",
-                       "Where each rover drove: MMGIS localizations (silver waypoints) and traverse legs "
-                       "(silver traverse), with the distance driven per sol (gold sol_activity).",
-                       sections, key_numbers=traverse_key_numbers(points, legs, activity))
+        sections.append(
+            Section(
+                f"{rover.capitalize()}",
+                _path_figure(rover, p, lg, per_sol),
+                note=(
+                    f"{len(p):,} waypoints over sols {p[0]['sol'] if p else '?'}–{p[-1]['sol'] if p else '?'}"
+                    f"{f', {len(lg):,} traverse legs' if lg else ' (no traverse layer: the path joins the waypoints)'}; "
+                    f"distance per sol from {' and '.join(sources) or 'nothing'}. Axes keep equal ground scale; "
+                    "drag to zoom, double-click to reset."
+                ),
+            )
+        )
+    return render_page(
+        "traverse",
+        "Traverse dashboard",
+        "Where each rover drove: MMGIS localizations (silver waypoints) and traverse legs "
+        "(silver traverse), with the distance driven per sol (gold sol_activity).",
+        sections,
+        key_numbers=traverse_key_numbers(points, legs, activity),
+    )

@@ -179,8 +179,7 @@ def work_estimate(blob: ImageInput) -> int:
     return pixels + pixels * (bands - 1) // 4 + _FIXED_WORK
 
 
-def _chunks(work: Sequence[int], total_bytes: int, workers: int, max_blobs: int,
-            max_bytes: int) -> list[list[int]]:
+def _chunks(work: Sequence[int], total_bytes: int, workers: int, max_blobs: int, max_bytes: int) -> list[list[int]]:
     """Blob indexes in chunks of about equal work (``work``: work_estimate of each blob;
     ``total_bytes``: the blobs' bytes together), costliest chunk first.
 
@@ -311,8 +310,13 @@ class ImageStatsPool:
             raise ValueError(f"chunksize must be >= 1, got {chunksize!r}")
         # About 4 chunks of equal work per worker: few pickle round trips, yet the work
         # left when the first worker runs dry is small.
-        indexes = _chunks([work_estimate(b) for b in blobs], sum(len(b) for b in blobs), self.workers,
-                          chunksize or _MAX_CHUNK_BLOBS, _MAX_CHUNK_BYTES)
+        indexes = _chunks(
+            [work_estimate(b) for b in blobs],
+            sum(len(b) for b in blobs),
+            self.workers,
+            chunksize or _MAX_CHUNK_BLOBS,
+            _MAX_CHUNK_BYTES,
+        )
         pool = self._pool()
         # costliest chunks first (longest-processing-time-first scheduling)
         futures = [pool.submit(_run_chunk, [blobs[i] for i in idx], radial_bins) for idx in indexes]

@@ -180,9 +180,7 @@ class DecodedImage:
                 "(need 8 with uint8 or 16 with uint16)"
             )
         if (self.height, self.width) != px.shape[:2]:
-            raise ValueError(
-                f"width x height {self.width}x{self.height} does not match pixels shape {px.shape}"
-            )
+            raise ValueError(f"width x height {self.width}x{self.height} does not match pixels shape {px.shape}")
         if px.shape[0] == 0 or px.shape[1] == 0:
             raise ValueError("image has zero width or height")
         if px.flags.writeable:
@@ -248,8 +246,10 @@ def _open_image(data: bytes, convert: Callable[[Image.Image], _T]) -> _T:
             fmt = img.format or fmt
             width, height = img.size
             if width * height > MAX_DECODE_PIXELS:  # checked from the header, before decoding
-                raise ImageDecodeError(f"image too large to decode safely: {width} × {height} {fmt} is over "
-                                       f"MAX_DECODE_PIXELS = {MAX_DECODE_PIXELS:,} pixels")
+                raise ImageDecodeError(
+                    f"image too large to decode safely: {width} × {height} {fmt} is over "
+                    f"MAX_DECODE_PIXELS = {MAX_DECODE_PIXELS:,} pixels"
+                )
             img.load()
             return convert(img)
     except ImageDecodeError:
@@ -262,9 +262,7 @@ def _open_image(data: bytes, convert: Callable[[Image.Image], _T]) -> _T:
         raise ImageDecodeError(f"image too large to decode safely: {exc}") from None
     except _DECODE_ERRORS as exc:
         reason = str(exc) or type(exc).__name__
-        raise ImageDecodeError(
-            f"corrupt or truncated {fmt} image ({len(data)} bytes): {reason}"
-        ) from None
+        raise ImageDecodeError(f"corrupt or truncated {fmt} image ({len(data)} bytes): {reason}") from None
 
 
 def _readonly(a: np.ndarray) -> np.ndarray:
@@ -357,9 +355,7 @@ def _normalise(img: Image.Image) -> tuple[Image.Image | np.ndarray, int, str]:
         raw = np.asarray(img)
         lo, hi = (int(raw.min()), int(raw.max()))
         if lo < 0 or hi > 0xFFFF:
-            raise ImageDecodeError(
-                f"unsupported mode I: values {lo}..{hi} do not fit in 16 bits"
-            )
+            raise ImageDecodeError(f"unsupported mode I: values {lo}..{hi} do not fit in 16 bits")
         src = raw.astype(np.uint16)
         bit_depth = 16
         notes.append("32-bit integer image stored as 16-bit")

@@ -22,8 +22,11 @@ class ImageStatsCompute(dg.ConfigurableResource):
     """
 
     workers: int = Field(default=0, ge=0, description="worker processes; 0 = every core (os.cpu_count())")
-    min_parallel_bytes: int = Field(default=DEFAULT_MIN_PARALLEL_BYTES, ge=0,
-                                    description="batches with fewer encoded bytes than this run in-process")
+    min_parallel_bytes: int = Field(
+        default=DEFAULT_MIN_PARALLEL_BYTES,
+        ge=0,
+        description="batches with fewer encoded bytes than this run in-process",
+    )
 
     @property
     def effective_workers(self) -> int:

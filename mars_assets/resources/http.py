@@ -77,14 +77,15 @@ class _CappedRetry(Retry):
         value = super().get_retry_after(response)
         return None if value is None else min(value, self.max_retry_after)
 
-    def new(self, **kw: Any) -> "_CappedRetry":
+    def new(self, **kw: Any) -> _CappedRetry:
         new = super().new(**kw)
         new.max_retry_after = self.max_retry_after
         return new
 
 
-def make_session(retries: int, backoff_factor: float, max_retry_after: float,
-                 connect_retries: int | None = None) -> requests.Session:
+def make_session(
+    retries: int, backoff_factor: float, max_retry_after: float, connect_retries: int | None = None
+) -> requests.Session:
     """A requests Session with urllib3 Retry on 429/5xx for GET, honouring Retry-After."""
     retry = _CappedRetry(
         total=retries,
@@ -113,14 +114,22 @@ class ApiResponse:
     status: int
     body: bytes
     headers: dict[str, str]
-    fetched_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc))
+    fetched_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
 
     def sidecar(self) -> dict[str, Any]:
         """Provenance stored beside the body in bronze (no key, ever)."""
-        keep = {k: v for k, v in self.headers.items()
-                if k.lower() in ("content-type", "x-ratelimit-limit", "x-ratelimit-remaining", "etag", "last-modified")}
-        return {"url": self.url, "status": self.status, "headers": keep,
-                "fetched_at": self.fetched_at.isoformat(), "bytes": len(self.body)}
+        keep = {
+            k: v
+            for k, v in self.headers.items()
+            if k.lower() in ("content-type", "x-ratelimit-limit", "x-ratelimit-remaining", "etag", "last-modified")
+        }
+        return {
+            "url": self.url,
+            "status": self.status,
+            "headers": keep,
+            "fetched_at": self.fetched_at.isoformat(),
+            "bytes": len(self.body),
+        }
 
 
 class PhotosApiClient(dg.ConfigurableResource):
@@ -131,8 +140,10 @@ class PhotosApiClient(dg.ConfigurableResource):
     (``DEMO_KEY`` when unset: 30 requests an hour, 50 a day per IP).
     """
 
-    base_url: str = Field(default="https://api.nasa.gov/mars-photos/api/v1",
-                          description="Base URL of the v1 API or a v1-compatible mirror")
+    base_url: str = Field(
+        default="https://api.nasa.gov/mars-photos/api/v1",
+        description="Base URL of the v1 API or a v1-compatible mirror",
+    )
     api_key: str = Field(default="DEMO_KEY", description="api.data.gov key; never logged")
     timeout_seconds: float = 30.0
     retries: int = 5
@@ -158,8 +169,7 @@ class PhotosApiClient(dg.ConfigurableResource):
         url = self.base_url.rstrip("/") + path
         shown = url + ("?" + urlencode(params) if params else "")
         try:
-            r = self._get_session().get(url, params={**params, "api_key": self.api_key},
-                                        timeout=self.timeout_seconds)
+            r = self._get_session().get(url, params={**params, "api_key": self.api_key}, timeout=self.timeout_seconds)
         except requests.RequestException as exc:
             raise ApiError(0, shown, f"{type(exc).__name__}: {exc}") from None
         resp = ApiResponse(shown, r.status_code, r.content, dict(r.headers))
@@ -199,9 +209,12 @@ class PhotosApiClient(dg.ConfigurableResource):
             ids = {str(p["id"]) for p in photos if isinstance(p, Mapping) and p.get("id") is not None}
             if page > 1 and ids and ids <= seen:
                 if repeats >= self.repeat_retries:
-                    raise ApiError(resp.status, resp.url,
-                                   f"page {page} repeats earlier pages ({repeats + 1} times): the source is "
-                                   f"not paging, {rover} sol {sol} left as it was")
+                    raise ApiError(
+                        resp.status,
+                        resp.url,
+                        f"page {page} repeats earlier pages ({repeats + 1} times): the source is "
+                        f"not paging, {rover} sol {sol} left as it was",
+                    )
                 repeats += 1
                 time.sleep(self.backoff_factor * repeats)
                 continue
@@ -219,8 +232,11 @@ def _json_body(resp: ApiResponse) -> Any:
         return json.loads(resp.body)
     except ValueError:
         kind = resp.headers.get("Content-Type") or resp.headers.get("content-type") or "no Content-Type"
-        raise ApiError(resp.status, resp.url, f"unusable response body: not JSON ({kind}, {len(resp.body)} bytes): "
-                                              f"{resp.body[:60]!r}") from None
+        raise ApiError(
+            resp.status,
+            resp.url,
+            f"unusable response body: not JSON ({kind}, {len(resp.body)} bytes): {resp.body[:60]!r}",
+        ) from None
 
 
 def _checked(resp: ApiResponse, parse) -> ApiResponse:
@@ -335,8 +351,9 @@ class ImageDownloader(dg.ConfigurableResource):
             target = urljoin(url, r.headers.get("Location", ""))
             r.close()
             if not self.host_allowed(target):
-                raise ApiError(r.status_code, url, f"redirect to {_hostname(target)!r} refused: "
-                                                   "not on the image allow-list")
+                raise ApiError(
+                    r.status_code, url, f"redirect to {_hostname(target)!r} refused: not on the image allow-list"
+                )
             url = target
         else:
             raise requests.TooManyRedirects(f"more than {self.max_redirects} redirects")

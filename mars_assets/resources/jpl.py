@@ -91,8 +91,9 @@ class JplMars2020Client(_JplFeedClient):
     does not keep that page.
     """
 
-    base_url: str = Field(default=jpl_mars2020.FEED_URL,
-                          description="Perseverance feed endpoint (the replay server's /rss/api/ in tests)")
+    base_url: str = Field(
+        default=jpl_mars2020.FEED_URL, description="Perseverance feed endpoint (the replay server's /rss/api/ in tests)"
+    )
     page_size: int = Field(default=0, description="0: whole sol in one request; N>0: list mode, N images a page")
 
     def _fixed_params(self) -> dict[str, Any]:
@@ -126,8 +127,7 @@ class JplMars2020Client(_JplFeedClient):
                 return pages
         raise RuntimeError(f"perseverance sol {sol}: more than {self.max_pages} pages; raise max_pages")
 
-    def list_pages(self, num: int = 100, min_sol: int | None = None, max_pages: int | None = None
-                   ) -> list[ApiResponse]:
+    def list_pages(self, num: int = 100, min_sol: int | None = None, max_pages: int | None = None) -> list[ApiResponse]:
         """Newest images first, in list mode ``&num={num}&page=P&order=sol desc`` (no sol filter).
 
         Stops at a short or empty page, once ``total_results`` is reached, after the first
@@ -145,8 +145,11 @@ class JplMars2020Client(_JplFeedClient):
                 raise _unusable(resp, exc) from None
             pages.append(resp)
             sols = [s for s in (_int_or_none(i.get("sol")) for i in images if isinstance(i, dict)) if s is not None]
-            if (len(images) < num or (total is not None and (page + 1) * num >= total)
-                    or (min_sol is not None and sols and min(sols) < min_sol)):
+            if (
+                len(images) < num
+                or (total is not None and (page + 1) * num >= total)
+                or (min_sol is not None and sols and min(sols) < min_sol)
+            ):
                 break
         return pages
 
@@ -169,15 +172,20 @@ class JplMslClient(_JplFeedClient):
     ``per_page`` 1..1000 (upstream maximum), ``page`` 0-based, paging until ``more`` is false.
     """
 
-    base_url: str = Field(default=jpl_msl.FEED_URL,
-                          description="Curiosity raw_image_items endpoint (the replay server's in tests)")
+    base_url: str = Field(
+        default=jpl_msl.FEED_URL, description="Curiosity raw_image_items endpoint (the replay server's in tests)"
+    )
     per_page: int = Field(default=200, description="Items a page, 1..1000")
 
     def _params(self, page: int, per_page: int, sol: int | None) -> dict[str, Any]:
         if not 1 <= per_page <= jpl_msl.MAX_PER_PAGE:
             raise ValueError(f"per_page must be 1..{jpl_msl.MAX_PER_PAGE}, not {per_page}")
-        params: dict[str, Any] = {"order": jpl_msl.ORDER, "per_page": per_page, "page": page,
-                                  "condition_1": jpl_msl.MISSION_CONDITION}
+        params: dict[str, Any] = {
+            "order": jpl_msl.ORDER,
+            "per_page": per_page,
+            "page": page,
+            "condition_1": jpl_msl.MISSION_CONDITION,
+        }
         if sol is not None:
             params["condition_2"] = jpl_msl.sol_condition(sol)
         return params
@@ -205,8 +213,12 @@ class JplMslClient(_JplFeedClient):
             ids = {str(i.get("id")) for i in items if isinstance(i, dict) and i.get("id") is not None}
             if page > 0 and ids and ids <= seen:
                 if repeats >= self.repeat_retries:
-                    raise ApiError(resp.status, resp.url, f"page {page} repeats earlier pages ({repeats + 1} times): "
-                                                          f"the feed is not paging, curiosity sol {sol} left as it was")
+                    raise ApiError(
+                        resp.status,
+                        resp.url,
+                        f"page {page} repeats earlier pages ({repeats + 1} times): "
+                        f"the feed is not paging, curiosity sol {sol} left as it was",
+                    )
                 repeats += 1
                 time.sleep(self.backoff_factor * repeats)
                 continue

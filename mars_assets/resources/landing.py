@@ -42,8 +42,9 @@ class LandingZone(dg.ConfigurableResource):
         for p in sorted(root.rglob("*")):
             if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith("."):
                 st = p.stat()
-                out.append(LandedFile(p.relative_to(root).as_posix(), st.st_size, st.st_mtime,
-                                      max(st.st_mtime, st.st_ctime)))
+                out.append(
+                    LandedFile(p.relative_to(root).as_posix(), st.st_size, st.st_mtime, max(st.st_mtime, st.st_ctime))
+                )
         return out
 
     def read(self, path: str) -> bytes:

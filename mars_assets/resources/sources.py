@@ -10,10 +10,17 @@ whose missions ended before the JPL feeds existed.
 import dagster as dg
 from pydantic import Field, field_validator
 
-SOURCE_ROVERS = {"photos_api_v1": {"curiosity", "opportunity", "perseverance", "spirit"},
-                 "jpl_mars2020": {"perseverance"}, "jpl_msl": {"curiosity"}}
-LIVE_DEFAULTS = {"perseverance": "jpl_mars2020", "curiosity": "jpl_msl",
-                 "spirit": "photos_api_v1", "opportunity": "photos_api_v1"}
+SOURCE_ROVERS = {
+    "photos_api_v1": {"curiosity", "opportunity", "perseverance", "spirit"},
+    "jpl_mars2020": {"perseverance"},
+    "jpl_msl": {"curiosity"},
+}
+LIVE_DEFAULTS = {
+    "perseverance": "jpl_mars2020",
+    "curiosity": "jpl_msl",
+    "spirit": "photos_api_v1",
+    "opportunity": "photos_api_v1",
+}
 
 
 def parse_sources(text: str) -> dict[str, str]:

@@ -78,13 +78,21 @@ def load_httpfs(con: duckdb.DuckDBPyConnection) -> None:
 
 
 @functools.lru_cache(maxsize=8)
-def _s3_filesystem(key: str | None, secret: str | None, token: str | None, region: str, host: str | None,
-                   scheme: str, vhost: bool) -> pafs.S3FileSystem:
+def _s3_filesystem(
+    key: str | None, secret: str | None, token: str | None, region: str, host: str | None, scheme: str, vhost: bool
+) -> pafs.S3FileSystem:
     """A pyarrow S3 filesystem (thread-safe) for these settings, kept for reuse (see Warehouse._fs);
     the secrets stay in this process's memory, as they do in the S3 client itself."""
     return pafs.S3FileSystem(
-        access_key=key, secret_key=secret, session_token=token, region=region, endpoint_override=host,
-        scheme=scheme, force_virtual_addressing=vhost, connect_timeout=10, request_timeout=60,
+        access_key=key,
+        secret_key=secret,
+        session_token=token,
+        region=region,
+        endpoint_override=host,
+        scheme=scheme,
+        force_virtual_addressing=vhost,
+        connect_timeout=10,
+        request_timeout=60,
     )
 
 
@@ -120,7 +128,7 @@ class Warehouse(dg.ConfigurableResource):
     def _p(self, *parts: str) -> str:
         """The same location as a pyarrow filesystem path (``bucket/prefix/...`` on S3)."""
         uri = self.path(*parts)
-        return uri[len("s3://"):] if self.is_s3 else uri
+        return uri[len("s3://") :] if self.is_s3 else uri
 
     def bucket(self) -> str:
         return urlsplit(self.root).netloc
@@ -160,8 +168,15 @@ class Warehouse(dg.ConfigurableResource):
             return pafs.LocalFileSystem()
         key, secret, token = self._credentials()
         host, scheme = self._endpoint()
-        return _s3_filesystem(key, secret, token, self._s3().region_name or "us-east-1", host, scheme,
-                              self._url_style() == "vhost" and host is not None)
+        return _s3_filesystem(
+            key,
+            secret,
+            token,
+            self._s3().region_name or "us-east-1",
+            host,
+            scheme,
+            self._url_style() == "vhost" and host is not None,
+        )
 
     @staticmethod
     def partition_dir(partition: Mapping[str, Any] | None) -> str:
@@ -199,9 +214,16 @@ class Warehouse(dg.ConfigurableResource):
         key, secret, token = self._credentials()
         if not key:
             raise WarehouseAccessError("no S3 credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
-        client = S3Resource(endpoint_url=s3.endpoint_url, region_name=s3.region_name, use_ssl=s3.use_ssl,
-                            verify=s3.verify, max_attempts=1, aws_access_key_id=key,
-                            aws_secret_access_key=secret, aws_session_token=token).get_client()
+        client = S3Resource(
+            endpoint_url=s3.endpoint_url,
+            region_name=s3.region_name,
+            use_ssl=s3.use_ssl,
+            verify=s3.verify,
+            max_attempts=1,
+            aws_access_key_id=key,
+            aws_secret_access_key=secret,
+            aws_session_token=token,
+        ).get_client()
         try:
             client.head_bucket(Bucket=bucket)
         except bx.EndpointConnectionError:
@@ -211,10 +233,13 @@ class Warehouse(dg.ConfigurableResource):
             status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
             if code in ("404", "NoSuchBucket") or status == 404:
                 raise WarehouseAccessError(f"S3 bucket {bucket!r} does not exist at {endpoint}") from None
-            if code in ("403", "InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied",
-                        "InvalidClientTokenId") or status == 403:
-                raise WarehouseAccessError(f"S3 credentials were rejected for bucket {bucket!r} at {endpoint} "
-                                           f"(HTTP {status} {code})") from None
+            if (
+                code in ("403", "InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "InvalidClientTokenId")
+                or status == 403
+            ):
+                raise WarehouseAccessError(
+                    f"S3 credentials were rejected for bucket {bucket!r} at {endpoint} (HTTP {status} {code})"
+                ) from None
             raise WarehouseAccessError(f"S3 bucket {bucket!r} at {endpoint}: HTTP {status} {code}") from None
         except bx.BotoCoreError as exc:
             raise WarehouseAccessError(f"S3 endpoint {endpoint}: {type(exc).__name__}") from None
@@ -232,8 +257,7 @@ class Warehouse(dg.ConfigurableResource):
         fs.move(tmp, final)
         return final
 
-    def write_table(self, layer: str, table: str, data: pa.Table,
-                    partition: Mapping[str, Any] | None = None) -> str:
+    def write_table(self, layer: str, table: str, data: pa.Table, partition: Mapping[str, Any] | None = None) -> str:
         """Replace one table (or one partition of it) with ``data``; returns the object URI.
 
         Partition columns are dropped from the file (they are in the path). Any other
@@ -246,32 +270,46 @@ class Warehouse(dg.ConfigurableResource):
             fs.create_dir(folder, recursive=True)
         if partition:
             data = data.drop_columns([c for c in PARTITION_COLUMNS if c in partition and c in data.column_names])
-        final = self._replace(fs, folder, PART_FILE,
-                              lambda tmp: pq.write_table(data, tmp, filesystem=fs, compression="zstd"))
+        final = self._replace(
+            fs, folder, PART_FILE, lambda tmp: pq.write_table(data, tmp, filesystem=fs, compression="zstd")
+        )
         cutoff = time.time() - STALE_TMP_SECONDS
         for info in fs.get_file_info(pafs.FileSelector(folder, allow_not_found=True)):
             if info.type != pafs.FileType.File or info.path == final:
                 continue
             if info.base_name.endswith(".parquet"):
                 fs.delete_file(info.path)
-            elif (info.base_name.startswith(".") and info.base_name.endswith(".tmp") and info.mtime is not None
-                  and info.mtime.timestamp() < cutoff):
+            elif (
+                info.base_name.startswith(".")
+                and info.base_name.endswith(".tmp")
+                and info.mtime is not None
+                and info.mtime.timestamp() < cutoff
+            ):
                 fs.delete_file(info.path)  # left by a writer killed mid-write; no write lasts this long
         return self.path(layer, table, self.partition_dir(partition), PART_FILE)
 
     def has_table(self, layer: str, table: str) -> bool:
         fs = self._fs()
         sel = pafs.FileSelector(self._p(layer, table), recursive=True, allow_not_found=True)
-        return any(i.type == pafs.FileType.File and i.path.endswith(".parquet") and not i.base_name.startswith(".")
-                   for i in fs.get_file_info(sel))
+        return any(
+            i.type == pafs.FileType.File and i.path.endswith(".parquet") and not i.base_name.startswith(".")
+            for i in fs.get_file_info(sel)
+        )
 
     def relation_sql(self, layer: str, table: str) -> str:
         """SQL text of a relation that reads the whole table (hive partitions as columns)."""
-        return (f"read_parquet({sql_string(self.table_glob(layer, table))}, "
-                "hive_partitioning = true, union_by_name = true)")
+        return (
+            f"read_parquet({sql_string(self.table_glob(layer, table))}, hive_partitioning = true, union_by_name = true)"
+        )
 
-    def read_table(self, layer: str, table: str, partition: Mapping[str, Any] | None = None,
-                   where: str | None = None, params: list | None = None) -> pa.Table:
+    def read_table(
+        self,
+        layer: str,
+        table: str,
+        partition: Mapping[str, Any] | None = None,
+        where: str | None = None,
+        params: list | None = None,
+    ) -> pa.Table:
         """A table (or one partition) as Arrow, partition columns included.
 
         ``where`` is a SQL condition with ``?`` placeholders bound from ``params``.
@@ -328,8 +366,9 @@ class Warehouse(dg.ConfigurableResource):
         """Object paths under ``prefix`` relative to it, sorted, hidden (in-flight) ones left out."""
         folder = self._p(prefix)
         infos = self._fs().get_file_info(pafs.FileSelector(folder, recursive=True, allow_not_found=True))
-        return sorted(i.path[len(folder) + 1:] for i in infos
-                      if i.type == pafs.FileType.File and not i.base_name.startswith("."))
+        return sorted(
+            i.path[len(folder) + 1 :] for i in infos if i.type == pafs.FileType.File and not i.base_name.startswith(".")
+        )
 
     def local_file(self, path: str) -> str | None:
         """The absolute filesystem path of the object ``<root>/<path>`` when the warehouse is a
@@ -354,9 +393,12 @@ class Warehouse(dg.ConfigurableResource):
             return []
         key, secret, token = self._credentials()
         host, scheme = self._endpoint()
-        opts = [f"KEY_ID {sql_string(key or '')}", f"SECRET {sql_string(secret or '')}",
-                f"REGION {sql_string(self._s3().region_name or 'us-east-1')}",
-                f"URL_STYLE {sql_string(self._url_style())}"]
+        opts = [
+            f"KEY_ID {sql_string(key or '')}",
+            f"SECRET {sql_string(secret or '')}",
+            f"REGION {sql_string(self._s3().region_name or 'us-east-1')}",
+            f"URL_STYLE {sql_string(self._url_style())}",
+        ]
         if token:
             opts.append(f"SESSION_TOKEN {sql_string(token)}")
         if host:
@@ -386,15 +428,17 @@ class Warehouse(dg.ConfigurableResource):
         if self.is_s3:
             key, secret, token = self._credentials()
             host, scheme = self._endpoint()
-            env.update({
-                "MARS_S3_REGION": self._s3().region_name or "us-east-1",
-                "MARS_S3_ENDPOINT_HOST": host or "s3.amazonaws.com",
-                "MARS_S3_URL_STYLE": self._url_style(),
-                "MARS_S3_USE_SSL": "true" if scheme == "https" else "false",
-                "DBT_ENV_SECRET_S3_KEY_ID": key or "",
-                "DBT_ENV_SECRET_S3_SECRET": secret or "",
-                "DBT_ENV_SECRET_S3_SESSION_TOKEN": token or "",
-            })
+            env.update(
+                {
+                    "MARS_S3_REGION": self._s3().region_name or "us-east-1",
+                    "MARS_S3_ENDPOINT_HOST": host or "s3.amazonaws.com",
+                    "MARS_S3_URL_STYLE": self._url_style(),
+                    "MARS_S3_USE_SSL": "true" if scheme == "https" else "false",
+                    "DBT_ENV_SECRET_S3_KEY_ID": key or "",
+                    "DBT_ENV_SECRET_S3_SECRET": secret or "",
+                    "DBT_ENV_SECRET_S3_SESSION_TOKEN": token or "",
+                }
+            )
         return env
 
     def open_catalog(self, read_only: bool = True) -> duckdb.DuckDBPyConnection:
@@ -426,7 +470,9 @@ class Warehouse(dg.ConfigurableResource):
                 if not self.has_table(layer, table):
                     continue
                 con.execute(f'create schema if not exists "{layer}"')
-                con.execute(f'create or replace view "{layer}"."{table}" as select * from {self.relation_sql(layer, table)}')
+                con.execute(
+                    f'create or replace view "{layer}"."{table}" as select * from {self.relation_sql(layer, table)}'
+                )
                 made.append(f"{layer}.{table}")
         finally:
             con.close()

@@ -54,10 +54,28 @@ SOL_SECONDS = 88775.244
 #: Keys of a normalised photo row, in order. The first eleven are the v1 silver columns
 #: (see ``photos_api.parse_photo``); the rest are new with the JPL feeds.
 PHOTO_ROW_KEYS: tuple[str, ...] = (
-    "photo_id", "rover", "sol", "earth_date", "camera", "camera_id", "camera_full_name",
-    "img_src", "product_id", "source", "ingested_at",
-    "sample_type", "date_taken_utc", "date_taken_mars", "site", "drive", "width", "height",
-    "img_src_small", "img_src_medium", "img_src_full_res", "camera_known",
+    "photo_id",
+    "rover",
+    "sol",
+    "earth_date",
+    "camera",
+    "camera_id",
+    "camera_full_name",
+    "img_src",
+    "product_id",
+    "source",
+    "ingested_at",
+    "sample_type",
+    "date_taken_utc",
+    "date_taken_mars",
+    "site",
+    "drive",
+    "width",
+    "height",
+    "img_src_small",
+    "img_src_medium",
+    "img_src_full_res",
+    "camera_known",
 )
 
 #: Perseverance: feed instrument → (v1 camera, v1 full name). Identity on the name.
@@ -233,9 +251,9 @@ def parse_utc(value: Any) -> dt.datetime | None:
         text = text[:-1] + "+00:00"
     parsed = dt.datetime.fromisoformat(text.replace(" ", "T", 1))
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt.timezone.utc)
+        parsed = parsed.replace(tzinfo=dt.UTC)
     try:
-        return parsed.astimezone(dt.timezone.utc)
+        return parsed.astimezone(dt.UTC)
     except OverflowError:  # e.g. 0001-01-01T00:00+05:00 has no UTC datetime
         raise ValueError(f"time {text[:40]!r} is out of range") from None
 
@@ -245,7 +263,7 @@ def https(url: Any) -> str | None:
     if url in (None, ""):
         return None
     text = str(url).strip()
-    return "https://" + text[len("http://"):] if text.startswith("http://") else text
+    return "https://" + text[len("http://") :] if text.startswith("http://") else text
 
 
 def str_or_none(value: Any) -> str | None:
@@ -285,9 +303,16 @@ def records_of(body: Any, key: str, what: str) -> list[Any]:
     raise ResponseShapeError(f"{what} has no '{key}' list")
 
 
-def parse_records(records: Iterable[Any], *, sample_type_of: Callable[[Mapping[str, Any]], str | None],
-                  parse: Callable[[Any], dict[str, Any]], dedupe_key: str, duplicate_reason: str,
-                  sample_types: Collection[str], seen: set[Hashable]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def parse_records(
+    records: Iterable[Any],
+    *,
+    sample_type_of: Callable[[Mapping[str, Any]], str | None],
+    parse: Callable[[Any], dict[str, Any]],
+    dedupe_key: str,
+    duplicate_reason: str,
+    sample_types: Collection[str],
+    seen: set[Hashable],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The shared loop of the JPL feed parsers: records → ``(rows, rejects)``.
 
     A record whose sample type (``sample_type_of``) is not in ``sample_types`` (lower case)
@@ -323,8 +348,9 @@ def parse_records(records: Iterable[Any], *, sample_type_of: Callable[[Mapping[s
     return rows, rejects
 
 
-def parse_page_list(bodies: Iterable[Any], parse_one: Callable[[Any, set], tuple[list, list]]
-                    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def parse_page_list(
+    bodies: Iterable[Any], parse_one: Callable[[Any, set], tuple[list, list]]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """``parse_one(body, seen)`` over several pages with one shared ``seen`` set, so a record
     of an earlier page is a filtered duplicate; each reject also gets ``page`` (0-based)."""
     seen: set = set()

@@ -50,6 +50,7 @@ from mars_assets.sources.instruments import (
     decode_body,
     earth_date_for_sol,
     https,
+    in_range,
     m2020_camera,
     parse_dimension,
     parse_page_list,
@@ -57,7 +58,6 @@ from mars_assets.sources.instruments import (
     parse_utc,
     records_of,
     str_or_none,
-    in_range,
     to_int,
     to_sol,
 )
@@ -170,8 +170,9 @@ def parse_image(obj: Mapping[str, Any], *, ingested_at: dt.datetime) -> dict[str
     }
 
 
-def parse_images(body: Any, *, ingested_at: dt.datetime, sample_types: Collection[str] = FULL_ONLY,
-                 _seen: set[str] | None = None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def parse_images(
+    body: Any, *, ingested_at: dt.datetime, sample_types: Collection[str] = FULL_ONLY, _seen: set[str] | None = None
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """One feed response → ``(rows, rejects)``.
 
     ``body``: the decoded response (``{"images": [...]}`` or a list) or its raw bytes.
@@ -184,19 +185,26 @@ def parse_images(body: Any, *, ingested_at: dt.datetime, sample_types: Collectio
     ``filtered=False`` for malformed images (reason ``"<Error>: <message>"``).
     Raises ResponseShapeError when the body has no image list.
     """
-    return parse_records(images_of(body), sample_type_of=lambda obj: str_or_none(obj.get("sample_type")),
-                         parse=lambda obj: parse_image(obj, ingested_at=ingested_at), dedupe_key="product_id",
-                         duplicate_reason="duplicate product_id (the first one is kept)",
-                         sample_types=sample_types, seen=set() if _seen is None else _seen)
+    return parse_records(
+        images_of(body),
+        sample_type_of=lambda obj: str_or_none(obj.get("sample_type")),
+        parse=lambda obj: parse_image(obj, ingested_at=ingested_at),
+        dedupe_key="product_id",
+        duplicate_reason="duplicate product_id (the first one is kept)",
+        sample_types=sample_types,
+        seen=set() if _seen is None else _seen,
+    )
 
 
-def parse_pages(bodies: Iterable[Any], *, ingested_at: dt.datetime, sample_types: Collection[str] = FULL_ONLY
-                ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def parse_pages(
+    bodies: Iterable[Any], *, ingested_at: dt.datetime, sample_types: Collection[str] = FULL_ONLY
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Several responses (e.g. the pages of one sol) → ``(rows, rejects)``, duplicates across pages removed.
 
     Like :func:`parse_images`; each reject also has ``page`` (0-based position in ``bodies``).
     An imageid seen on an earlier page is a ``filtered`` reject, so overlapping pages
     never duplicate rows.
     """
-    return parse_page_list(bodies, lambda body, seen: parse_images(
-        body, ingested_at=ingested_at, sample_types=sample_types, _seen=seen))
+    return parse_page_list(
+        bodies, lambda body, seen: parse_images(body, ingested_at=ingested_at, sample_types=sample_types, _seen=seen)
+    )

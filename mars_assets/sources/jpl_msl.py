@@ -49,6 +49,7 @@ from mars_assets.sources.instruments import (
     decode_body,
     earth_date_for_sol,
     https,
+    in_range,
     msl_camera,
     parse_dimension,
     parse_page_list,
@@ -56,7 +57,6 @@ from mars_assets.sources.instruments import (
     parse_utc,
     records_of,
     str_or_none,
-    in_range,
     to_int,
     to_sol,
 )
@@ -97,8 +97,10 @@ def page_info(body: Any) -> dict[str, Any]:
     if isinstance(more, str):
         more = more.strip().lower() == "true"
     try:
-        return {"more": None if more is None else bool(more),
-                **{k: to_int(body.get(k)) for k in ("total", "page", "per_page")}}
+        return {
+            "more": None if more is None else bool(more),
+            **{k: to_int(body.get(k)) for k in ("total", "page", "per_page")},
+        }
     except ValueError as exc:
         raise ResponseShapeError(f"bad paging field: {exc}") from None
 
@@ -127,8 +129,9 @@ def _sample_type(item: Mapping[str, Any]) -> str | None:
     return str_or_none(value if value not in (None, "") else item.get("sample_type"))
 
 
-def parse_item(item: Mapping[str, Any], *, ingested_at: dt.datetime,
-               camera_names: MslCameraNames = "classic") -> dict[str, Any]:
+def parse_item(
+    item: Mapping[str, Any], *, ingested_at: dt.datetime, camera_names: MslCameraNames = "classic"
+) -> dict[str, Any]:
     """One feed item as a normalised photo row (see the module docstring), whatever its sample_type.
 
     Raises ValueError/KeyError/TypeError (message names the field) for an item that
@@ -177,9 +180,14 @@ def parse_item(item: Mapping[str, Any], *, ingested_at: dt.datetime,
     }
 
 
-def parse_items(body: Any, *, ingested_at: dt.datetime, sample_types: Collection[str] = FULL_ONLY,
-                camera_names: MslCameraNames = "classic", _seen: set[int] | None = None
-                ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def parse_items(
+    body: Any,
+    *,
+    ingested_at: dt.datetime,
+    sample_types: Collection[str] = FULL_ONLY,
+    camera_names: MslCameraNames = "classic",
+    _seen: set[int] | None = None,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """One response → ``(rows, rejects)``.
 
     ``body``: the decoded response (``{"items": [...]}`` or a list) or its raw bytes.
@@ -194,19 +202,33 @@ def parse_items(body: Any, *, ingested_at: dt.datetime, sample_types: Collection
     """
     if camera_names not in ("classic", "instrument"):
         raise ValueError(f"camera_names must be 'classic' or 'instrument', not {camera_names!r}")
-    return parse_records(items_of(body), sample_type_of=_sample_type,
-                         parse=lambda item: parse_item(item, ingested_at=ingested_at, camera_names=camera_names),
-                         dedupe_key="photo_id", duplicate_reason="duplicate id (the first one is kept)",
-                         sample_types=sample_types, seen=set() if _seen is None else _seen)
+    return parse_records(
+        items_of(body),
+        sample_type_of=_sample_type,
+        parse=lambda item: parse_item(item, ingested_at=ingested_at, camera_names=camera_names),
+        dedupe_key="photo_id",
+        duplicate_reason="duplicate id (the first one is kept)",
+        sample_types=sample_types,
+        seen=set() if _seen is None else _seen,
+    )
 
 
 #: Same as :func:`parse_items`, named like ``jpl_mars2020.parse_images``.
 parse_images = parse_items
 
 
-def parse_pages(bodies: Iterable[Any], *, ingested_at: dt.datetime, sample_types: Collection[str] = FULL_ONLY,
-                camera_names: MslCameraNames = "classic") -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def parse_pages(
+    bodies: Iterable[Any],
+    *,
+    ingested_at: dt.datetime,
+    sample_types: Collection[str] = FULL_ONLY,
+    camera_names: MslCameraNames = "classic",
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The pages of one query → ``(rows, rejects)``, an id seen on an earlier page rejected
     as ``filtered`` (pages of a changing sol can overlap). Each reject also has ``page``."""
-    return parse_page_list(bodies, lambda body, seen: parse_items(
-        body, ingested_at=ingested_at, sample_types=sample_types, camera_names=camera_names, _seen=seen))
+    return parse_page_list(
+        bodies,
+        lambda body, seen: parse_items(
+            body, ingested_at=ingested_at, sample_types=sample_types, camera_names=camera_names, _seen=seen
+        ),
+    )

@@ -170,8 +170,10 @@ def parse_traverse(rover: str, body: Mapping[str, Any]) -> tuple[list[dict], lis
             from_rmc, to_rmc = _rmc(props.get("fromRMC")), _rmc(props.get("toRMC"))
             if from_rmc is None or to_rmc is None:
                 raise ValueError("leg without fromRMC/toRMC")
-            coords = [(_coordinate(c[0], "longitude", 360.0), _coordinate(c[1], "latitude", 90.0))
-                      for c in geom.get("coordinates") or []]
+            coords = [
+                (_coordinate(c[0], "longitude", 360.0), _coordinate(c[1], "latitude", 90.0))
+                for c in geom.get("coordinates") or []
+            ]
             if len(coords) < 2:
                 raise ValueError(f"LineString with {len(coords)} vertices")
             row = {
@@ -187,8 +189,7 @@ def parse_traverse(rover: str, body: Mapping[str, Any]) -> tuple[list[dict], lis
                 "end_lat": coords[-1][1],
                 "sclk_start": _num(props.get("SCLK_START")),
                 "sclk_end": _num(props.get("SCLK_END")),
-                "geometry": "LINESTRING ("
-                + ", ".join(f"{_wkt_number(x)} {_wkt_number(y)}" for x, y in coords) + ")",
+                "geometry": "LINESTRING (" + ", ".join(f"{_wkt_number(x)} {_wkt_number(y)}" for x, y in coords) + ")",
             }
             key = (rover, sol, from_rmc, to_rmc)
             if key in seen:  # checked once the leg is known to be valid: a bad first copy never hides a good one
@@ -197,6 +198,7 @@ def parse_traverse(rover: str, body: Mapping[str, Any]) -> tuple[list[dict], lis
             rows.append(row)
         except (KeyError, TypeError, ValueError, IndexError) as exc:
             reason = "no sol" if isinstance(exc, KeyError) and exc.args == ("sol",) else f"{type(exc).__name__}: {exc}"
-            rejects.append({"feature_index": i, "sol": props.get("sol") if isinstance(props, Mapping) else None,
-                            "reason": reason})
+            rejects.append(
+                {"feature_index": i, "sol": props.get("sol") if isinstance(props, Mapping) else None, "reason": reason}
+            )
     return rows, rejects

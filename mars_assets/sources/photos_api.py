@@ -49,8 +49,9 @@ def shown(value: Any, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def strict_int(value: Any, field: str, *, lo: int = INT64_RANGE[0], hi: int = INT64_RANGE[1],
-               required: bool = True) -> int | None:
+def strict_int(
+    value: Any, field: str, *, lo: int = INT64_RANGE[0], hi: int = INT64_RANGE[1], required: bool = True
+) -> int | None:
     """``value`` as an int within ``lo..hi``: an int, an integral finite float or a string of digits.
 
     ``None`` (or ``""``) gives None, or MissingFieldError when ``required``. Raises
@@ -121,8 +122,10 @@ def parse_rover(obj: Mapping[str, Any]) -> dict[str, Any]:
     if listed is not None and not isinstance(listed, list):
         raise ResponseShapeError(f"rover cameras is {type(listed).__name__}, not a list")
     cameras = [
-        {"name": optional_text(c.get("name"), "camera name"),
-         "full_name": optional_text(c.get("full_name"), "camera full_name")}
+        {
+            "name": optional_text(c.get("name"), "camera name"),
+            "full_name": optional_text(c.get("full_name"), "camera full_name"),
+        }
         for c in listed or []
         if isinstance(c, Mapping) and c.get("name")
     ]
@@ -222,24 +225,32 @@ def parse_photo(obj: Mapping[str, Any], *, ingested_at: dt.datetime) -> dict[str
     rover_name = optional_text(rover.get("name"), "rover name")
     img_src = _img_src(obj.get("img_src"))
     listed = rover.get("cameras")
-    listed_names = ({c.get("name") for c in listed if isinstance(c, Mapping)}
-                    if isinstance(listed, list) and listed else None)
+    listed_names = (
+        {c.get("name") for c in listed if isinstance(c, Mapping)} if isinstance(listed, list) and listed else None
+    )
     return {
         "photo_id": strict_int(obj.get("id"), "id"),
         "rover": rover_name.lower() if rover_name else None,
         "sol": strict_int(obj.get("sol"), "sol", lo=0, hi=MAX_SOL),
         "earth_date": _date(obj.get("earth_date"), "earth_date"),
         "camera": camera_name,
-        "camera_id": strict_int(camera.get("id"), "camera id", lo=INT32_RANGE[0], hi=INT32_RANGE[1],
-                                required=False),
+        "camera_id": strict_int(camera.get("id"), "camera id", lo=INT32_RANGE[0], hi=INT32_RANGE[1], required=False),
         "camera_full_name": optional_text(camera.get("full_name"), "camera full_name"),
         "img_src": img_src,
         "product_id": parse_product_id(img_src).product_id,
         "source": SOURCE_NAME,
         "ingested_at": ingested_at,
         # columns only the JPL feeds fill
-        "sample_type": None, "date_taken_utc": None, "date_taken_mars": None, "site": None, "drive": None,
-        "width": None, "height": None, "img_src_small": None, "img_src_medium": None, "img_src_full_res": None,
+        "sample_type": None,
+        "date_taken_utc": None,
+        "date_taken_mars": None,
+        "site": None,
+        "drive": None,
+        "width": None,
+        "height": None,
+        "img_src_small": None,
+        "img_src_medium": None,
+        "img_src_full_res": None,
         # the long rover form lists the rover's cameras; the short form cannot tell
         "camera_known": None if listed_names is None else camera_name in listed_names,
     }
@@ -268,13 +279,15 @@ def parse_manifest(body: Mapping[str, Any]) -> tuple[dict[str, Any], list[dict[s
             cameras = e.get("cameras")
             if cameras is not None and not isinstance(cameras, list):
                 raise ResponseShapeError(f"cameras is {type(cameras).__name__}, not a list")
-            sols.append({
-                "rover": rover["rover"],
-                "sol": strict_int(e.get("sol"), "sol", lo=0, hi=MAX_SOL),
-                "earth_date": _date(e.get("earth_date"), "earth_date"),
-                "total_photos": strict_int(e.get("total_photos"), "total_photos", lo=0),
-                "cameras": sorted(optional_text(c, "camera") or "" for c in cameras or []),
-            })
+            sols.append(
+                {
+                    "rover": rover["rover"],
+                    "sol": strict_int(e.get("sol"), "sol", lo=0, hi=MAX_SOL),
+                    "earth_date": _date(e.get("earth_date"), "earth_date"),
+                    "total_photos": strict_int(e.get("total_photos"), "total_photos", lo=0),
+                    "cameras": sorted(optional_text(c, "camera") or "" for c in cameras or []),
+                }
+            )
         except ResponseShapeError as exc:
             raise ResponseShapeError(f"manifest entry {i}: {exc}") from None
     sols.sort(key=lambda r: r["sol"])
@@ -287,6 +300,7 @@ def sort_for_paging(photos: Iterable[Mapping[str, Any]]) -> list[Mapping[str, An
     Records a recording may hold by mistake (not objects, ids that are not integers) sort
     last, in their recorded order, so a replayed sol is served whatever it contains.
     """
+
     def key(p: Any) -> tuple:
         if not isinstance(p, Mapping):
             return (1, 0, 0)

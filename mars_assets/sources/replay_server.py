@@ -117,8 +117,14 @@ class ReplayServer:
     whole seconds, until the oldest request of the window leaves it).
     """
 
-    def __init__(self, snapshot: Snapshot | str | Path, host: str = "127.0.0.1", port: int = 0,
-                 rate_limit: int = 1000, rate_window: float | None = None):
+    def __init__(
+        self,
+        snapshot: Snapshot | str | Path,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        rate_limit: int = 1000,
+        rate_window: float | None = None,
+    ):
         self.snapshot = snapshot if isinstance(snapshot, Snapshot) else Snapshot.open(snapshot)
         self.rate_limit = rate_limit
         self.rate_window = rate_window
@@ -155,7 +161,7 @@ class ReplayServer:
         """Base URL for ``JplMslClient`` (the ``/api/v1/raw_image_items/`` route)."""
         return self.url + JPL_MSL_PATH
 
-    def start(self) -> "ReplayServer":
+    def start(self) -> ReplayServer:
         self._thread = threading.Thread(target=self._server.serve_forever, name="nasa-replay", daemon=True)
         self._thread.start()
         return self
@@ -164,15 +170,23 @@ class ReplayServer:
         self._server.shutdown()
         self._server.server_close()
 
-    def __enter__(self) -> "ReplayServer":
+    def __enter__(self) -> ReplayServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def fail_next(self, status: int, count: int = 1, headers: dict[str, str] | None = None,
-                  body: dict[str, Any] | None = None, *, raw: bytes | None = None,
-                  content_type: str | None = None, match: str | None = None) -> None:
+    def fail_next(
+        self,
+        status: int,
+        count: int = 1,
+        headers: dict[str, str] | None = None,
+        body: dict[str, Any] | None = None,
+        *,
+        raw: bytes | None = None,
+        content_type: str | None = None,
+        match: str | None = None,
+    ) -> None:
         """Answer the next ``count`` requests (whose path contains ``match``, if given) with
         ``status`` and headers instead: a JSON ``body``, or the bytes ``raw`` (e.g. an HTML
         error page) with ``content_type``."""
@@ -224,9 +238,8 @@ class ReplayServer:
     def _route(self, path: str, query: dict[str, list[str]]) -> tuple[int, dict[str, str], bytes]:
         if path.startswith(V1_PREFIX + "/"):
             if "api_key" not in query:
-                return _json(403, {"error": {"code": "API_KEY_MISSING",
-                                             "message": "No api_key was supplied."}})
-            return self._v1(path[len(V1_PREFIX):].strip("/").split("/"), query)
+                return _json(403, {"error": {"code": "API_KEY_MISSING", "message": "No api_key was supplied."}})
+            return self._v1(path[len(V1_PREFIX) :].strip("/").split("/"), query)
         if path.rstrip("/") + "/" == JPL_M2020_PATH:
             return self._jpl_m2020(query)
         if path.rstrip("/") + "/" == JPL_MSL_PATH:
@@ -240,7 +253,7 @@ class ReplayServer:
             f = self.snapshot.waypoint_files.get(mission)
             return _file(f, "application/json") if f else _json(404, {"error": "no such layer"})
         if path.startswith("/images/"):
-            rel = Path(unquote(path[len("/images/"):]))
+            rel = Path(unquote(path[len("/images/") :]))
             f = (self.snapshot.root / "images" / rel).resolve()
             if ".." in rel.parts or not f.is_file():
                 return _json(404, {"error": "no such image"})
@@ -257,10 +270,16 @@ class ReplayServer:
                 return _json(400, {"errors": "Invalid Rover Name"})
             if parts[0] == "manifests":
                 f = self.snapshot.manifest_files.get(rover)
-                return _file(f, "application/json") if f else _json(404, {"errors": f"No manifest recorded for {rover}"})
+                return (
+                    _file(f, "application/json") if f else _json(404, {"errors": f"No manifest recorded for {rover}"})
+                )
             if len(parts) == 2:
                 rovers = {r["name"].lower(): r for r in self._rovers_body()["rovers"]}
-                return _json(200, {"rover": rovers[rover]}) if rover in rovers else _json(404, {"errors": "Rover not recorded"})
+                return (
+                    _json(200, {"rover": rovers[rover]})
+                    if rover in rovers
+                    else _json(404, {"errors": "Rover not recorded"})
+                )
             if parts[2] == "photos":
                 if arg("sol") is None:
                     return _json(200, {"photos": []})
@@ -271,13 +290,13 @@ class ReplayServer:
                 if arg("page") is not None:
                     per_page = int(arg("per_page") or 25)
                     page = max(int(arg("page")), 1)
-                    photos = photos[(page - 1) * per_page: page * per_page]
+                    photos = photos[(page - 1) * per_page : page * per_page]
                 return _json(200, {"photos": photos})
             if parts[2] == "latest_photos":
                 sols = self.snapshot.sols().get(rover)
                 return _json(200, {"latest_photos": self.snapshot.photos(rover, max(sols)) if sols else []})
         if len(parts) == 2 and parts[0] == "photos":
-            for (_rover, _sol) in self.snapshot.photo_files:
+            for _rover, _sol in self.snapshot.photo_files:
                 for p in self.snapshot.photos(_rover, _sol):
                     if str(p["id"]) == parts[1]:
                         return _json(200, {"photo": p})
@@ -301,30 +320,45 @@ class ReplayServer:
         if (arg("latest") or "").lower() == "true":
             sols = sorted(self.snapshot.jpl_sols("mars2020"), reverse=True) if served else []
             latest = sols[0] if sols else None
-            return _json(200, {
-                "latest_sol": latest,
-                "latest_sols": sols[:10],
-                "new_count": len(self.snapshot.jpl_images("mars2020", latest)) if latest is not None else 0,
-                "sol_count": len(sols),
-                "total": len(everything),
-                "type": "latest",
-                "mission": "mars2020",
-            })
+            return _json(
+                200,
+                {
+                    "latest_sol": latest,
+                    "latest_sols": sols[:10],
+                    "new_count": len(self.snapshot.jpl_images("mars2020", latest)) if latest is not None else 0,
+                    "sol_count": len(sols),
+                    "total": len(everything),
+                    "type": "latest",
+                    "mission": "mars2020",
+                },
+            )
         images = everything
         if arg("sol") is not None:
             sol = int(arg("sol"))
             images = [i for i in everything if int(i.get("sol")) == sol]
-        images = sorted(images, key=lambda i: (int(i.get("sol")), str(i.get("date_taken_utc") or ""),
-                                                str(i.get("imageid"))), reverse=True)
+        images = sorted(
+            images,
+            key=lambda i: (int(i.get("sol")), str(i.get("date_taken_utc") or ""), str(i.get("imageid"))),
+            reverse=True,
+        )
         page = int(arg("page") or 0)
         if arg("num") is not None or arg("sol") is None:
             per_page = int(arg("num") or JPL_DEFAULT_PAGE)
-            shown = images[page * per_page: (page + 1) * per_page]
+            shown = images[page * per_page : (page + 1) * per_page]
         else:  # &sol=N alone: the whole sol, no paging
             per_page, shown = len(images), images
-        return _json(200, {"images": shown, "per_page": str(per_page), "page": page,
-                           "total_results": len(images), "total_images": len(everything),
-                           "type": "search_results", "mission": "mars2020"})
+        return _json(
+            200,
+            {
+                "images": shown,
+                "per_page": str(per_page),
+                "page": page,
+                "total_results": len(images),
+                "total_images": len(everything),
+                "type": "search_results",
+                "mission": "mars2020",
+            },
+        )
 
     def _jpl_msl(self, q: dict[str, list[str]]) -> tuple[int, dict[str, str], bytes]:
         arg = lambda k: (q.get(k) or [None])[0]  # noqa: E731
@@ -346,9 +380,17 @@ class ReplayServer:
         items.sort(key=lambda i: str((i.get("extended") or {}).get("sample_type") or ""))
         items.sort(key=lambda i: str(i.get("instrument") or ""))
         items.sort(key=lambda i: int(i.get("sol")), reverse=True)
-        shown = items[page * per_page: (page + 1) * per_page]
-        return _json(200, {"items": shown, "more": (page + 1) * per_page < len(items), "total": len(items),
-                           "page": page, "per_page": per_page})
+        shown = items[page * per_page : (page + 1) * per_page]
+        return _json(
+            200,
+            {
+                "items": shown,
+                "more": (page + 1) * per_page < len(items),
+                "total": len(items),
+                "page": page,
+                "per_page": per_page,
+            },
+        )
 
     def _rovers_body(self) -> dict[str, Any]:
         rovers: dict[str, dict[str, Any]] = {}
@@ -405,8 +447,12 @@ class ReplayServer:
                 with server._lock:
                     server.log.append(LoggedRequest(now, self.path, status))
                 self.send_response(status)
-                headers = {"Content-Length": str(len(body)), "X-RateLimit-Limit": str(server.rate_limit),
-                           "X-RateLimit-Remaining": str(remaining), **headers}
+                headers = {
+                    "Content-Length": str(len(body)),
+                    "X-RateLimit-Limit": str(server.rate_limit),
+                    "X-RateLimit-Remaining": str(remaining),
+                    **headers,
+                }
                 for k, v in headers.items():
                     self.send_header(k, v)
                 self.end_headers()
@@ -424,8 +470,13 @@ def _sol_test(value: str, op: str):
         wanted = {int(v) for v in value.split(",") if v.strip()}
         return lambda sol: sol in wanted
     n = int(value)
-    ops = {"eq": lambda s: s == n, "gt": lambda s: s > n, "gte": lambda s: s >= n,
-           "lt": lambda s: s < n, "lte": lambda s: s <= n}
+    ops = {
+        "eq": lambda s: s == n,
+        "gt": lambda s: s > n,
+        "gte": lambda s: s >= n,
+        "lt": lambda s: s < n,
+        "lte": lambda s: s <= n,
+    }
     if op not in ops:
         raise ValueError(f"unsupported sol condition operator {op!r}")
     return ops[op]

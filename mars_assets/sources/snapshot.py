@@ -77,7 +77,7 @@ class Snapshot:
     jpl_files: dict[tuple[str, int], list[Path]] = field(default_factory=dict)
 
     @classmethod
-    def open(cls, root: str | os.PathLike) -> "Snapshot":
+    def open(cls, root: str | os.PathLike) -> Snapshot:
         """Index ``root``. Raises ArchiveLayoutError if it is not a folder with ``api/``, ``images/`` or ``jpl/``."""
         root = Path(root).expanduser().resolve()
         if not root.is_dir():
