@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 PORT ?= 3000
 
-.PHONY: demo test ui install bench clean
+.PHONY: demo test lint ui install bench clean
 
 $(BIN)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed")'
@@ -23,6 +23,11 @@ demo: install
 
 test: install
 	$(BIN)/python -m pytest -n auto --dist loadfile
+
+# ruff (configured in pyproject.toml): lint rules, then the formatting check
+lint: install
+	$(BIN)/python -m ruff check .
+	$(BIN)/python -m ruff format --check .
 
 # both benchmarks (issue 5 and issue 7), ~5 minutes; figures are printed, never asserted
 bench: install

@@ -31,6 +31,7 @@ import platform
 import tempfile
 import time
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -302,10 +303,10 @@ def main(argv: Sequence[str] | None = None) -> None:
             b = serial_rate(floor, blobs, args.reps)
             c = serial_rate(project_serial, blobs, args.reps)
             pool.statistics(blobs[: 2 * args.workers])  # warm the workers' caches
-            c_all = best_rate(lambda: pool.statistics(blobs), len(blobs), args.reps)
-            c_files = best_rate(lambda: pool.statistics(files[name]), len(blobs), args.reps)
+            c_all = best_rate(partial(pool.statistics, blobs), len(blobs), args.reps)
+            c_files = best_rate(partial(pool.statistics, files[name]), len(blobs), args.reps)
             c_many = best_rate(
-                lambda: statistics_for_many(blobs, args.workers, min_parallel_bytes=0),
+                partial(statistics_for_many, blobs, args.workers, min_parallel_bytes=0),
                 len(blobs),
                 1,
             )

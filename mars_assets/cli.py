@@ -15,6 +15,7 @@ from the configured live sources (JPL feeds by default for Perseverance and Curi
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import os
 import shutil
@@ -24,8 +25,8 @@ import sys
 import time
 from pathlib import Path
 
+from mars_assets.demo import ArchiveLayoutError, Snapshot, default_archive
 from mars_assets.resources.warehouse import WarehouseAccessError
-from mars_assets.sources.snapshot import ArchiveLayoutError, Snapshot, default_archive
 
 
 def _dagster_home(path: str | None) -> Path:
@@ -83,9 +84,9 @@ def run_demo(
     import dagster as dg
 
     from mars_assets.definitions import build_definitions
+    from mars_assets.demo import ReplayServer
     from mars_assets.partitions import add_sols, rover_sol_key
     from mars_assets.settings import Settings
-    from mars_assets.sources.replay_server import ReplayServer
 
     started = time.perf_counter()
     snapshot = Snapshot.open(archive)
@@ -116,34 +117,61 @@ def run_demo(
             run("rover_sol_job", partition_key=rover_sol_key(rover, sol))
         run("warehouse_job")
 
-    con = wh.open_catalog()
-    try:
-        print("\ntable                      rows", file=out)
-        for (name,) in con.sql(
-            "select schema_name || '.' || view_name from duckdb_views() where not internal order by 1"
-        ).fetchall():
-            print(f"{name:<24} {con.sql(f'select count(*) from {name}').fetchone()[0]:>6}", file=out)
-        print("", file=out)
-        for row in con.sql("select rover, photos, active_sols, cameras_used from gold.mission_summary").fetchall():
-            print(f"{row[0]:<13} {row[1]:>5} photos over {row[2]} sols, cameras {', '.join(row[3])}", file=out)
-        quarantined = con.sql(
-            "select reason, count(*) from silver.landing_files where status <> 'routed' group by 1"
-        ).fetchall()
-        for reason, n in quarantined:
-            print(f"landing files quarantined ({n}): {reason}", file=out)
-    finally:
-        con.close()
+    print_summary(wh, out)
+    print(f"wall time {time.perf_counter() - started:.1f} s", file=out)
+    return _failed(failures)
+
+
+def _failed(failures: list[str]) -> int:
+    """1 with one line on stderr naming the failed runs (their logs are in the instance), else 0."""
+    if not failures:
+        return 0
+    print(f"mars-assets: {len(failures)} run(s) failed: {', '.join(failures)} (see `mars-assets ui`)", file=sys.stderr)
+    return 1
+
+
+def print_summary(wh, out) -> None:
+    """Rows of every catalog view, photos per rover, quarantined landing files, the dashboards.
+
+    Reads only the views that exist (after a failed run some may not); a catalog that cannot be
+    read is one line, not a traceback.
+    """
+    import duckdb
+
     from mars_assets.dashboards import DASHBOARDS
 
+    try:
+        con = wh.open_catalog()
+    except duckdb.Error as exc:
+        print(f"catalog {wh.catalog_path()} not readable: {exc}", file=out)
+        return
+    try:
+        views = [
+            name
+            for (name,) in con.sql(
+                "select schema_name || '.' || view_name from duckdb_views() where not internal order by 1"
+            ).fetchall()
+        ]
+        print("\ntable                      rows", file=out)
+        for name in views:
+            print(f"{name:<24} {con.sql(f'select count(*) from {name}').fetchone()[0]:>6}", file=out)
+        print("", file=out)
+        if "gold.mission_summary" in views:
+            rows = con.sql("select rover, photos, active_sols, cameras_used from gold.mission_summary").fetchall()
+            for rover, photos, sols, cameras in rows:
+                print(f"{rover:<13} {photos:>5} photos over {sols} sols, cameras {', '.join(cameras)}", file=out)
+        if "silver.landing_files" in views:
+            sql = "select reason, count(*) from silver.landing_files where status <> 'routed' group by 1"
+            for reason, n in con.sql(sql).fetchall():
+                print(f"landing files quarantined ({n}): {reason}", file=out)
+    except duckdb.Error as exc:
+        print(f"catalog {wh.catalog_path()}: {exc}", file=out)
+    finally:
+        con.close()
     print("", file=out)
     for slug, _title, _desc in DASHBOARDS:
         print(f"dashboard {wh.path(f'dashboards/{slug}/index.html')}", file=out)
     print(f"catalog   duckdb {wh.catalog_path()}", file=out)
-    print(f"wall time {time.perf_counter() - started:.1f} s", file=out)
-    if failures:
-        print(f"FAILED runs: {', '.join(failures)}", file=out)
-        return 1
-    return 0
 
 
 def parse_sols(text: str) -> list[int]:
@@ -188,27 +216,22 @@ def run_sols(
                 run("rover_sol_job", partition_key=rover_sol_key(rover, sol))
         run("warehouse_job")
     print(f"wall time {time.perf_counter() - started:.1f} s", file=out)
-    if failures:
-        print(f"FAILED runs: {', '.join(failures)}", file=out)
-        return 1
-    return 0
+    return _failed(failures)
 
 
 def serve_archive(archive: Path, port: int) -> int:
-    from mars_assets.sources.replay_server import ReplayServer
+    from mars_assets.demo import ReplayServer
 
     with ReplayServer(archive, port=port) as server:
         print(f"MARS_PHOTOS_API_URL={server.photos_api_url}\nMARS_MMGIS_URL={server.mmgis_url}", flush=True)
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             signal.pause()
-        except KeyboardInterrupt:
-            pass
     return 0
 
 
 def run_ui(archive: Path, port: int, dagster_home: str | None) -> int:
     """``dagster dev`` on 127.0.0.1 over the demo's instance, with the snapshot replayed."""
-    from mars_assets.sources.replay_server import ReplayServer
+    from mars_assets.demo import ReplayServer
 
     _dagster_home(dagster_home)
     root = Path(__file__).resolve().parent.parent

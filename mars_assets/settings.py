@@ -13,38 +13,33 @@
 | AWS_REGION (or AWS_DEFAULT_REGION) | us-east-1 | S3 region |
 | MARS_S3_URL_STYLE | path with an endpoint, else vhost | S3 addressing style |
 | AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN | AWS default chain | S3 credentials (dg.EnvVar) |
-| MARS_SOURCES | perseverance=jpl_mars2020,curiosity=jpl_msl,spirit=photos_api_v1,opportunity=photos_api_v1 | photo source per rover |
+| MARS_SOURCES | JPL feeds for Perseverance/Curiosity, photos_api_v1 for Spirit/Opportunity | source per rover |
 | MARS_JPL_MARS2020_URL, MARS_JPL_MSL_URL | the JPL feed URLs | JPL raw-image feeds |
 | MARS_IMAGE_WORKERS | 0 (every core) | worker processes for image statistics |
 | MARS_CATALOG | <root>/warehouse.duckdb, ./warehouse.duckdb for S3 | DuckDB catalog file |
+| MARS_MAX_RUNS_PER_TICK | 25 | run requests per sensor tick |
+| MARS_FIRST_TICK_SOLS | 3 | newest sols requested when the new-sol sensor first sees a feed |
+| MARS_RECENT_SOLS | 3 | sols per rover the daily schedule re-ingests |
+| MARS_INGEST_CRON, MARS_GOLD_CRON | 0 6 * * *, 23 14 * * 0 | the daily ingest and weekly gold schedules |
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field, replace
+from typing import NamedTuple
 
 import dagster as dg
 from dagster_aws.s3 import S3Resource
 
-from mars_assets.resources import (
-    ImageDownloader,
-    LandingZone,
-    MmgisClient,
-    PhotosApiClient,
-    Warehouse,
-    WarehouseIOManager,
-)
+from mars_assets.lib.dbt import dbt_resource
+from mars_assets.resources import NASA_IMAGE_HOSTS, ImageDownloader, LandingZone, UpstreamSources, Warehouse
+from mars_assets.resources.automation import AutomationLimits
 from mars_assets.resources.compute import ImageStatsCompute
-from mars_assets.resources.http import NASA_IMAGE_HOSTS
-from mars_assets.resources.jpl import JplMars2020Client, JplMslClient
-from mars_assets.resources.sources import LIVE_DEFAULTS, PhotoSources, parse_sources
-
-
-def dbt_resource():
-    from mars_assets.assets.dbt import dbt_resource as make
-
-    return make()
+from mars_assets.sources.jpl_mars2020 import JplMars2020Source
+from mars_assets.sources.jpl_msl import JplMslSource
+from mars_assets.sources.photos_api import PhotosApiSource
+from mars_assets.sources.registry import LIVE_DEFAULTS, parse_sources
 
 
 def _default_landing(warehouse: str) -> str:
@@ -52,11 +47,18 @@ def _default_landing(warehouse: str) -> str:
     return "landing" if warehouse.startswith("s3://") else os.path.join(warehouse, "landing")
 
 
+class Crons(NamedTuple):
+    ingest: str
+    gold: str
+
+
 @dataclass(frozen=True)
 class Settings:
+    """Every knob of mars_assets, read from the environment once (:meth:`from_env`)."""
+
     warehouse: str = "warehouse"
     landing: str = "warehouse/landing"
-    photos_api_url: str = "https://api.nasa.gov/mars-photos/api/v1"
+    photos_api_url: str = PhotosApiSource.base_url
     mmgis_url: str = "https://mars.nasa.gov/mmgis-maps"
     extra_image_hosts: tuple[str, ...] = field(default_factory=tuple)
     max_image_downloads: int = 10
@@ -65,9 +67,12 @@ class Settings:
     s3_url_style: str | None = None
     catalog: str | None = None
     sources: tuple[tuple[str, str], ...] = tuple(LIVE_DEFAULTS.items())
-    jpl_mars2020_url: str = JplMars2020Client.model_fields["base_url"].default
-    jpl_msl_url: str = JplMslClient.model_fields["base_url"].default
+    jpl_mars2020_url: str = JplMars2020Source.base_url
+    jpl_msl_url: str = JplMslSource.base_url
     image_workers: int = 0
+    max_runs_per_tick: int = 25
+    first_tick_sols: int = 3
+    recent_sols: int = 3
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -88,7 +93,16 @@ class Settings:
             jpl_mars2020_url=env.get("MARS_JPL_MARS2020_URL", d.jpl_mars2020_url),
             jpl_msl_url=env.get("MARS_JPL_MSL_URL", d.jpl_msl_url),
             image_workers=int(env.get("MARS_IMAGE_WORKERS", d.image_workers)),
+            max_runs_per_tick=int(env.get("MARS_MAX_RUNS_PER_TICK", d.max_runs_per_tick)),
+            first_tick_sols=int(env.get("MARS_FIRST_TICK_SOLS", d.first_tick_sols)),
+            recent_sols=int(env.get("MARS_RECENT_SOLS", d.recent_sols)),
         )
+
+    @staticmethod
+    def crons_from_env() -> Crons:
+        """The schedules' cron strings (needed when the schedules are defined, before any resource)."""
+        env = os.environ
+        return Crons(ingest=env.get("MARS_INGEST_CRON", "0 6 * * *"), gold=env.get("MARS_GOLD_CRON", "23 14 * * 0"))
 
     def warehouse_resource(self, resolved: bool = False) -> Warehouse:
         """The warehouse resource. S3 credentials are read through dg.EnvVar (never stored in
@@ -110,7 +124,7 @@ class Settings:
         return Warehouse(root=self.warehouse, s3=s3, s3_url_style=self.s3_url_style, catalog=self.catalog)
 
     def replaying(self, server) -> Settings:
-        """These settings pointed at a loopback ReplayServer (mars_assets.sources.replay_server):
+        """These settings pointed at a loopback ReplayServer (mars_assets.demo.server):
         every NASA URL goes to the server and every rover reads the Photos API v1 shape the
         recorded snapshot is in. Used by ``mars-assets demo`` and the tests."""
         from mars_assets.partitions import ROVERS
@@ -134,16 +148,23 @@ class Settings:
         api_key = dg.EnvVar("NASA_API_KEY") if os.environ.get("NASA_API_KEY") else "DEMO_KEY"
         return {
             "warehouse": warehouse,
-            "warehouse_io_manager": WarehouseIOManager(warehouse=warehouse),
-            "photos_api": PhotosApiClient(base_url=self.photos_api_url, api_key=api_key),
-            "mmgis": MmgisClient(base_url=self.mmgis_url),
+            "sources": UpstreamSources(
+                by_rover=dict(self.sources),
+                photos_api_url=self.photos_api_url,
+                api_key=api_key,
+                jpl_mars2020_url=self.jpl_mars2020_url,
+                jpl_msl_url=self.jpl_msl_url,
+                mmgis_url=self.mmgis_url,
+            ),
             "landing": LandingZone(root=self.landing),
             "dbt": dbt_resource(),
-            "photo_sources": PhotoSources(by_rover=dict(self.sources)),
-            "jpl_mars2020": JplMars2020Client(base_url=self.jpl_mars2020_url),
-            "jpl_msl": JplMslClient(base_url=self.jpl_msl_url),
             "image_stats_compute": ImageStatsCompute(workers=self.image_workers),
             "image_downloader": ImageDownloader(
                 allowed_hosts=[*NASA_IMAGE_HOSTS, *self.extra_image_hosts], max_per_partition=self.max_image_downloads
+            ),
+            "automation": AutomationLimits(
+                max_runs_per_tick=self.max_runs_per_tick,
+                first_tick_sols=self.first_tick_sols,
+                recent_sols=self.recent_sols,
             ),
         }

@@ -13,8 +13,7 @@ from pathlib import Path
 import pytest
 from filelock import FileLock
 
-from mars_assets.sources.replay_server import ReplayServer
-from mars_assets.sources.snapshot import bundled_snapshot
+from mars_assets.demo import ReplayServer, bundled_snapshot
 
 #: Images copied into the small snapshot: two MSL browse products (sols 3 and 50), one
 #: Mars 2020 Mastcam-Z PNG (sol 38) and one MSL Navcam frame whose name has no sol.
@@ -62,11 +61,17 @@ def _restore_environ():
     os.environ.update(saved)
 
 
+#: The full demo's warehouse folder: an apostrophe and spaces, as a user's folder may have.
+FULL_DEMO_WAREHOUSE = "it's a warehouse"
+
+
 @pytest.fixture(scope="session")
 def full_demo(tmp_path_factory, worker_id):
     """`mars-assets demo` on the whole bundled snapshot, run once per test session as a user
     runs it (a subprocess): (warehouse, DAGSTER_HOME, stdout). Tests must not modify it.
-    Under pytest-xdist the workers share one run (the xdist docs' file-lock pattern)."""
+    Under pytest-xdist the workers share one run (the xdist docs' file-lock pattern).
+    The warehouse path holds an apostrophe and spaces (``it's a warehouse``): every path
+    reaches SQL as a parameter or an escaped literal, so the counts the tests check hold there."""
     shared = tmp_path_factory.getbasetemp() if worker_id == "master" else tmp_path_factory.getbasetemp().parent
     root = shared / "full_demo"
     with FileLock(str(shared / "full_demo.lock")):
@@ -82,7 +87,7 @@ def full_demo(tmp_path_factory, worker_id):
                     "mars_assets.cli",
                     "demo",
                     "--warehouse",
-                    str(root / "warehouse"),
+                    str(root / FULL_DEMO_WAREHOUSE),
                     "--dagster-home",
                     str(home),
                 ],
@@ -94,7 +99,7 @@ def full_demo(tmp_path_factory, worker_id):
             )
             assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-4000:]
             done.write_text(r.stdout)
-    return root / "warehouse", root / "dagster_home", done.read_text()
+    return root / FULL_DEMO_WAREHOUSE, root / "dagster_home", done.read_text()
 
 
 @pytest.fixture(scope="session")

@@ -11,11 +11,11 @@ import pytest
 
 from mars_assets.cli import run_demo
 from mars_assets.definitions import build_definitions
+from mars_assets.demo import ReplayServer
 from mars_assets.imaging import STATS_VERSION
 from mars_assets.partitions import add_sols, rover_sol_key
 from mars_assets.resources import Warehouse
 from mars_assets.settings import Settings
-from mars_assets.sources.replay_server import ReplayServer
 from mars_assets_tests.conftest import make_small_archive
 
 

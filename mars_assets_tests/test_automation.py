@@ -12,25 +12,29 @@ import dagster as dg
 import duckdb
 import pytest
 
-from mars_assets import automation
 from mars_assets.cli import run_demo
-from mars_assets.definitions import build_definitions, defs
+from mars_assets.definitions import build_definitions
+from mars_assets.defs.automation import schedules, sensors
+from mars_assets.demo import ReplayServer, bundled_snapshot
 from mars_assets.partitions import ROVERS, rover_sol_key
-from mars_assets.resources import LandingZone, PhotosApiClient, Warehouse
-from mars_assets.resources.jpl import JplMars2020Client, JplMslClient
-from mars_assets.resources.sources import LIVE_DEFAULTS, PhotoSources
-from mars_assets.sources.replay_server import ReplayServer
-from mars_assets.sources.snapshot import bundled_snapshot
+from mars_assets.resources import LandingZone, UpstreamSources, Warehouse
+from mars_assets.resources.automation import AutomationLimits
+from mars_assets.sources.registry import LIVE_DEFAULTS
 from mars_assets_tests.conftest import make_small_archive
 
 
-def v1_resources(api: PhotosApiClient) -> dict:
+def v1_resources(server, max_runs: int = 25) -> dict:
     """Sensor resources with every rover on the Photos API v1 (the replayed snapshot's shape)."""
+    unused = "http://127.0.0.1:9/unused"
     return {
-        "photos_api": api,
-        "photo_sources": PhotoSources(by_rover={r: "photos_api_v1" for r in ROVERS}),
-        "jpl_mars2020": JplMars2020Client(base_url="http://127.0.0.1:9/unused"),
-        "jpl_msl": JplMslClient(base_url="http://127.0.0.1:9/unused"),
+        "sources": UpstreamSources(
+            by_rover={r: "photos_api_v1" for r in ROVERS},
+            photos_api_url=server.photos_api_url,
+            api_key="K",
+            jpl_mars2020_url=unused,
+            jpl_msl_url=unused,
+        ),
+        "automation": AutomationLimits(max_runs_per_tick=max_runs),
     }
 
 
@@ -38,20 +42,20 @@ def keys(result) -> list[str]:
     return [str(r.partition_key) for r in result.run_requests]
 
 
-def test_new_sol_sensor_adds_partitions_and_requests_changed_sols(tmp_path, monkeypatch):
-    monkeypatch.setattr(automation, "MAX_RUNS_PER_TICK", 2500)
+def test_new_sol_sensor_adds_partitions_and_requests_changed_sols(tmp_path):
     archive = make_small_archive(tmp_path / "a", photos=(), images=())
     with ReplayServer(archive) as server, dg.instance_for_test() as instance:
-        api = PhotosApiClient(base_url=server.photos_api_url, api_key="K")
-        ctx = dg.build_sensor_context(instance=instance, resources=v1_resources(api))
-        first = automation.new_sol_sensor(ctx)
+        ctx = dg.build_sensor_context(instance=instance, resources=v1_resources(server, max_runs=2500))
+        first = sensors.new_sol_sensor(ctx)
         assert len(first.run_requests) == 2281  # every Curiosity manifest sol
         assert first.dynamic_partitions_requests[0].partition_keys[:3] == ["0", "1", "2"]
         assert len(server.requests) == 4  # one manifest call per rover
         instance.add_dynamic_partitions("sol", list(first.dynamic_partitions_requests[0].partition_keys))
 
-        again = automation.new_sol_sensor(
-            dg.build_sensor_context(instance=instance, cursor=first.cursor, resources=v1_resources(api))
+        again = sensors.new_sol_sensor(
+            dg.build_sensor_context(
+                instance=instance, cursor=first.cursor, resources=v1_resources(server, max_runs=2500)
+            )
         )
         assert isinstance(again, dg.SkipReason) and "no new sols" in again.skip_message
 
@@ -63,8 +67,10 @@ def test_new_sol_sensor_adds_partitions_and_requests_changed_sols(tmp_path, monk
             {"sol": 2541, "earth_date": "2019-09-29", "total_photos": 7, "cameras": ["NAVCAM"]}
         )
         manifest.write_text(json.dumps(body))
-        changed = automation.new_sol_sensor(
-            dg.build_sensor_context(instance=instance, cursor=first.cursor, resources=v1_resources(api))
+        changed = sensors.new_sol_sensor(
+            dg.build_sensor_context(
+                instance=instance, cursor=first.cursor, resources=v1_resources(server, max_runs=2500)
+            )
         )
     assert keys(changed) == ["curiosity|1000", "curiosity|2541"]
     assert changed.dynamic_partitions_requests[0].partition_keys == ["2541"]
@@ -77,16 +83,18 @@ def test_new_sol_sensor_follows_the_jpl_feeds_latest_sol(tmp_path):
     shutil.copytree(Path(__file__).parent / "fixtures/jpl", archive / "jpl")
 
     def resources(server) -> dict:
-        return {
-            "photos_api": PhotosApiClient(base_url=server.photos_api_url, api_key="K"),
-            "photo_sources": PhotoSources(by_rover=dict(LIVE_DEFAULTS)),
-            "jpl_mars2020": JplMars2020Client(base_url=server.jpl_mars2020_url),
-            "jpl_msl": JplMslClient(base_url=server.jpl_msl_url),
-        }
+        sources = UpstreamSources(
+            by_rover=dict(LIVE_DEFAULTS),
+            photos_api_url=server.photos_api_url,
+            api_key="K",
+            jpl_mars2020_url=server.jpl_mars2020_url,
+            jpl_msl_url=server.jpl_msl_url,
+        )
+        return {"sources": sources, "automation": AutomationLimits()}
 
     with dg.instance_for_test() as instance:
         with ReplayServer(archive) as server:
-            first = automation.new_sol_sensor(dg.build_sensor_context(instance=instance, resources=resources(server)))
+            first = sensors.new_sol_sensor(dg.build_sensor_context(instance=instance, resources=resources(server)))
             jpl_keys = [k for k in keys(first) if k.split("|")[0] in ("perseverance", "curiosity")]
             assert sorted(jpl_keys) == [
                 "curiosity|2999",
@@ -97,7 +105,7 @@ def test_new_sol_sensor_follows_the_jpl_feeds_latest_sol(tmp_path):
                 "perseverance|99",
             ]  # no v1 manifest read
             instance.add_dynamic_partitions("sol", list(first.dynamic_partitions_requests[0].partition_keys))
-            again = automation.new_sol_sensor(
+            again = sensors.new_sol_sensor(
                 dg.build_sensor_context(instance=instance, cursor=first.cursor, resources=resources(server))
             )
             assert isinstance(again, dg.SkipReason), again
@@ -106,21 +114,19 @@ def test_new_sol_sensor_follows_the_jpl_feeds_latest_sol(tmp_path):
             img["sol"] = 102
         (archive / "jpl/mars2020/sol0102.json").write_text(json.dumps(body))
         with ReplayServer(archive) as server:  # a new sol appeared upstream
-            third = automation.new_sol_sensor(
+            third = sensors.new_sol_sensor(
                 dg.build_sensor_context(instance=instance, cursor=first.cursor, resources=resources(server))
             )
     assert keys(third) == ["perseverance|102"]
     assert third.dynamic_partitions_requests[0].partition_keys == ["102"]
 
 
-def test_new_sol_sensor_caps_runs_per_tick_and_continues_next_tick(tmp_path, monkeypatch):
-    monkeypatch.setattr(automation, "MAX_RUNS_PER_TICK", 25)
+def test_new_sol_sensor_caps_runs_per_tick_and_continues_next_tick(tmp_path):
     archive = make_small_archive(tmp_path / "a", photos=(), images=())
     with ReplayServer(archive) as server, dg.instance_for_test() as instance:
-        api = PhotosApiClient(base_url=server.photos_api_url, api_key="K")
-        first = automation.new_sol_sensor(dg.build_sensor_context(instance=instance, resources=v1_resources(api)))
-        second = automation.new_sol_sensor(
-            dg.build_sensor_context(instance=instance, cursor=first.cursor, resources=v1_resources(api))
+        first = sensors.new_sol_sensor(dg.build_sensor_context(instance=instance, resources=v1_resources(server)))
+        second = sensors.new_sol_sensor(
+            dg.build_sensor_context(instance=instance, cursor=first.cursor, resources=v1_resources(server))
         )
     assert len(first.run_requests) == len(second.run_requests) == 25
     assert not set(keys(first)) & set(keys(second))
@@ -132,18 +138,18 @@ def test_landing_sensor_takes_each_file_exactly_once(tmp_path):
     images = sorted((bundled_snapshot() / "images/msl_deep_mars_browse").glob("00[05]*.JPG"))
     for src in images[:2]:
         shutil.copy(src, landing / src.name)
-    resources = {"landing": LandingZone(root=str(landing))}
+    resources = {"landing": LandingZone(root=str(landing)), "automation": AutomationLimits()}
     with dg.instance_for_test() as instance:
-        first = automation.landing_zone_sensor(dg.build_sensor_context(instance=instance, resources=resources))
+        first = sensors.landing_zone_sensor(dg.build_sensor_context(instance=instance, resources=resources))
         assert keys(first) == ["curiosity|3"]
-        idle = automation.landing_zone_sensor(
+        idle = sensors.landing_zone_sensor(
             dg.build_sensor_context(instance=instance, cursor=first.cursor, resources=resources)
         )
         assert isinstance(idle, dg.SkipReason)
         time.sleep(0.05)
         late = next(p for p in images if p.name.startswith("0050"))
         shutil.copy2(late, landing / late.name)  # copy2 keeps the old mtime: ctime still moves
-        later = automation.landing_zone_sensor(
+        later = sensors.landing_zone_sensor(
             dg.build_sensor_context(instance=instance, cursor=first.cursor, resources=resources)
         )
     assert keys(later) == ["curiosity|50"]
@@ -159,15 +165,17 @@ def gap_warehouse(tmp_path_factory):
     return wh, tmp / "h"
 
 
-def test_gap_sensor_requests_exactly_the_gap_partitions(gap_warehouse, monkeypatch):
+def test_gap_sensor_requests_exactly_the_gap_partitions(gap_warehouse):
     wh_root, home = gap_warehouse
-    monkeypatch.setattr(automation, "MAX_RUNS_PER_TICK", 5)
     (wh_root / "silver/photos/rover=curiosity/sol=1/part-0.parquet").unlink()
     d = build_definitions(build_settings(wh_root))
     with dg.DagsterInstance.from_config(str(home)) as instance:
         assert d.resolve_job_def("warehouse_job").execute_in_process(instance=instance).success
-        with dg.build_sensor_context(instance=instance, resources={"warehouse": Warehouse(root=str(wh_root))}) as ctx:
-            res = automation.photo_gap_sensor(ctx)
+        with dg.build_sensor_context(
+            instance=instance,
+            resources={"warehouse": Warehouse(root=str(wh_root)), "automation": AutomationLimits(max_runs_per_tick=5)},
+        ) as ctx:
+            res = sensors.photo_gap_sensor(ctx)
     con = duckdb.connect(str(wh_root / "warehouse.duckdb"), read_only=True)
     gaps = [
         f"{r}|{s}"
@@ -190,18 +198,21 @@ def build_settings(wh_root):
 
 def test_daily_schedule_requests_each_rovers_recent_sols(gap_warehouse):
     wh_root, _ = gap_warehouse
-    with dg.instance_for_test() as instance, dg.build_schedule_context(
-        instance=instance,
-        scheduled_execution_time=datetime.datetime(2026, 11, 23, 6),
-        resources={"warehouse": Warehouse(root=str(wh_root))},
-    ) as ctx:
-        result = automation.daily_recent_sols(ctx)
+    with (
+        dg.instance_for_test() as instance,
+        dg.build_schedule_context(
+            instance=instance,
+            scheduled_execution_time=datetime.datetime(2026, 11, 23, 6),
+            resources={"warehouse": Warehouse(root=str(wh_root)), "automation": AutomationLimits()},
+        ) as ctx,
+    ):
+        result = schedules.daily_recent_sols(ctx)
     assert [str(r.partition_key) for r in result] == ["curiosity|2538", "curiosity|2539", "curiosity|2540"]
     assert result[0].run_key == "daily:2026-11-23:curiosity|2538"
 
 
 def test_weekly_gold_rebuild_defaults_to_the_seeds_sunday_1423():
-    assert defs.resolve_schedule_def("weekly_gold_rebuild").cron_schedule == "23 14 * * 0"
+    assert build_definitions().resolve_schedule_def("weekly_gold_rebuild").cron_schedule == "23 14 * * 0"
 
 
 def test_declarative_automation_requests_downstream_of_a_new_partition(gap_warehouse):
@@ -232,7 +243,8 @@ def test_definitions_carry_sensors_schedules_and_no_project_deprecations():
         "import warnings; warnings.simplefilter('error', DeprecationWarning);"
         "warnings.filterwarnings('ignore', module='sqlglotrs');"
         "import mars_assets.definitions as d; "
-        "print(sorted(s.name for s in d.defs.sensors), sorted(s.name for s in d.defs.schedules))"
+        "defs = d.build_definitions(); "
+        "print(sorted(s.name for s in defs.sensors), sorted(s.name for s in defs.schedules))"
     )
     r = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=os.path.dirname(os.path.dirname(__file__))

@@ -16,8 +16,8 @@ import dagster as dg
 import duckdb
 import pytest
 
+from mars_assets.demo import bundled_snapshot
 from mars_assets.partitions import add_sols
-from mars_assets.sources.snapshot import bundled_snapshot
 from mars_assets_tests.conftest import default_signals, free_port, stop_process_group
 
 pytestmark = pytest.mark.slow

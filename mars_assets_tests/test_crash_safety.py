@@ -22,9 +22,9 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+from mars_assets.demo import bundled_snapshot
 from mars_assets.resources import Warehouse
 from mars_assets.settings import Settings
-from mars_assets.sources.snapshot import bundled_snapshot
 from mars_assets_tests.conftest import make_small_archive
 
 #: The hidden name of a write in flight (Warehouse._replace): ``.<name>.<uuid4 hex>.tmp``.
@@ -171,7 +171,8 @@ def test_killed_local_run_then_rerun_equals_an_uninterrupted_run(baseline, tmp_p
     photos = wh.read_table("silver", "photos")  # readers work on the interrupted warehouse
     assert (
         photos.num_rows
-        and len(set(zip(*[photos.column(c).to_pylist() for c in ("rover", "sol", "photo_id")]))) == photos.num_rows
+        and len(set(zip(*[photos.column(c).to_pylist() for c in ("rover", "sol", "photo_id")], strict=False)))
+        == photos.num_rows
     )
     assert not (root / "warehouse.duckdb").exists()  # killed before the catalog step
     run_demo_to_end(baseline["archive"], str(root), home, env)
@@ -227,7 +228,8 @@ def test_killed_s3_run_then_rerun_equals_an_uninterrupted_run(baseline, s3_env, 
     ).warehouse_resource(resolved=True)
     assert contents(wh, baseline["tables"]) == baseline["contents"]
     hidden = [k for k in keys() if k.rsplit("/", 1)[1].startswith(".")]
-    # at most the one write the kill interrupted is left, hidden from every reader (a later write of the partition removes it once stale: see below)
+    # at most the one write the kill interrupted is left, hidden from every reader (a later write
+    # of the partition removes it once stale: see below)
     assert len(hidden) <= 1 and all(IN_FLIGHT.search(k) for k in hidden), hidden
     tables = baseline["contents"]
     print(

@@ -31,10 +31,10 @@ UPDATE_SCREENSHOTS = os.environ.get("MARS_UPDATE_SCREENSHOTS") == "1"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 #: Dashboard slug -> (asset name, least number of plots the demo's data gives it).
 DASHBOARDS = {
-    "mission": ("mission_dashboard", 5),
-    "traverse": ("traverse_dashboard", 2),
-    "images": ("images_dashboard", 5),
-    "data_health": ("data_health_dashboard", 4),
+    "mission": ("mission", 5),
+    "traverse": ("traverse", 2),
+    "images": ("images", 5),
+    "data_health": ("data_health", 4),
 }
 #: Width of the saved screenshots (pixels); taller pages keep their aspect ratio.
 SCREENSHOT_WIDTH = 1200
@@ -196,7 +196,7 @@ def test_each_dashboard_is_described_in_dagster_metadata(demo_warehouse):
             assert meta["charts"].value >= DASHBOARDS[name][1]
             assert "|" in meta["preview"].value and "|" in meta["inputs"].value
             assert any(k.startswith("rows ") and v.value > 0 for k, v in meta.items())
-        health = instance.get_latest_materialization_event(dg.AssetKey(["dashboards", "data_health_dashboard"]))
+        health = instance.get_latest_materialization_event(dg.AssetKey(["dashboards", "data_health"]))
         assert health.asset_materialization.metadata["asset checks"].value > 0
 
 

@@ -6,9 +6,9 @@ import dagster as dg
 import duckdb
 import pyarrow.compute as pc
 
-from mars_assets.assets.dbt import GoldTranslator, dbt_project
 from mars_assets.cli import run_demo
 from mars_assets.definitions import build_definitions
+from mars_assets.lib.dbt import GoldTranslator, ensure_manifest
 from mars_assets.resources import Warehouse
 from mars_assets.settings import Settings
 from mars_assets_tests.conftest import make_small_archive
@@ -17,7 +17,7 @@ from mars_assets_tests.conftest import make_small_archive
 def test_translator_puts_models_in_gold_and_links_sources_to_silver_assets():
     import json
 
-    manifest = json.loads(dbt_project.manifest_path.read_text())
+    manifest = json.loads(ensure_manifest().read_text())
     t = GoldTranslator()
     model = next(n for n in manifest["nodes"].values() if n["name"] == "photo_gaps")
     assert t.get_asset_key(model) == dg.AssetKey(["gold", "photo_gaps"])

@@ -1,8 +1,9 @@
-"""The dbt manifest is prepared once, whole, when several processes import the dbt assets at once.
+"""The dbt manifest is prepared once, whole, when several processes build the gold assets at once,
+and never by an import.
 
-This is what ``make test`` does on a fresh clone: every pytest-xdist worker imports
-``mars_assets.assets.dbt`` while ``dbt/target/manifest.json`` does not exist yet. Real
-processes, real ``dbt parse``; each process counts its own parses.
+This is what ``make test`` does on a fresh clone: every pytest-xdist worker builds the
+definitions while ``dbt/target/manifest.json`` does not exist yet. Real processes, real
+``dbt parse``; each process counts its own parses.
 """
 
 import json
@@ -12,7 +13,7 @@ import subprocess
 import sys
 import textwrap
 
-from mars_assets.assets.dbt import DBT_PROJECT_DIR
+from mars_assets.lib.dbt import dbt_project_dir, ensure_manifest
 
 PROCESSES = 3
 
@@ -39,9 +40,9 @@ CHILD = textwrap.dedent(
         return cli(self, args, **kwargs)
 
     dagster_dbt.DbtCliResource.cli = counting_cli
-    import mars_assets.assets.dbt as gold
+    from mars_assets.defs.gold.dbt import gold_assets
 
-    print(len(gold.gold_dbt_models.keys))
+    print(len(gold_assets().keys))
     """
 )
 
@@ -49,7 +50,7 @@ CHILD = textwrap.dedent(
 def copy_of_the_dbt_project(tmp_path):
     """The project's dbt folder without its target, logs and catalog (file times kept)."""
     project = tmp_path / "dbt"
-    shutil.copytree(DBT_PROJECT_DIR, project, ignore=shutil.ignore_patterns("target", "logs", "*.duckdb*"))
+    shutil.copytree(dbt_project_dir(), project, ignore=shutil.ignore_patterns("target", "logs", "*.duckdb*"))
     return project
 
 
@@ -71,7 +72,7 @@ def test_concurrent_imports_parse_once_and_all_read_a_whole_manifest(tmp_path):
     ]
     results = [child.communicate(timeout=300) for child in children]
 
-    for child, (out, err) in zip(children, results):
+    for child, (out, err) in zip(children, results, strict=False):
         assert child.returncode == 0, err[-3000:]
         assert int(out.strip()) > 0  # the dbt assets were built from the manifest
     assert len(parses.read_text().split()) == 1  # one dbt parse among the three processes
@@ -85,7 +86,7 @@ def test_a_current_manifest_is_not_parsed_again(tmp_path):
     project = copy_of_the_dbt_project(tmp_path)
     (project / "target").mkdir()
     # copytree keeps the project files' times; the copied manifest is newer than all of them
-    shutil.copy(DBT_PROJECT_DIR / "target" / "manifest.json", project / "target" / "manifest.json")
+    shutil.copy(ensure_manifest(), project / "target" / "manifest.json")
     env = {**os.environ, "MARS_DBT_PROJECT_DIR": str(project)}
     ready, parses = tmp_path / "ready", tmp_path / "parses.log"
     ready.mkdir()
@@ -94,3 +95,13 @@ def test_a_current_manifest_is_not_parsed_again(tmp_path):
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert not parses.exists()
+
+
+def test_importing_the_code_location_runs_no_dbt_parse(tmp_path):
+    """Import has no side effect: the manifest is prepared when the definitions are built."""
+    project = copy_of_the_dbt_project(tmp_path)
+    env = {**os.environ, "MARS_DBT_PROJECT_DIR": str(project)}
+    code = "import mars_assets.definitions, mars_assets.defs.gold.dbt, mars_assets.settings"
+    done = subprocess.run([sys.executable, "-c", code], env=env, cwd=tmp_path, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert not (project / "target").exists()

@@ -9,13 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from mars_assets.definitions import defs
+from mars_assets.definitions import build_definitions
 from mars_assets_tests.conftest import default_signals, free_port, stop_process_group
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_every_layer_has_assets_and_checks():
+    defs = build_definitions()
     keys = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
     assert {
         "bronze/photos",
@@ -24,7 +25,7 @@ def test_every_layer_has_assets_and_checks():
         "silver/image_stats",
         "gold/mission_summary",
         "catalog/warehouse_duckdb",
-        "dashboards/mission_dashboard",
+        "dashboards/mission",
     } <= keys
     checks = {k.name for k in defs.resolve_asset_graph().asset_check_keys}
     assert {"matches_manifest", "statistics_in_range"} <= checks
@@ -56,7 +57,8 @@ import dagster_aws.s3, dagster_dbt, dagster_duckdb, dbt.cli.main, duckdb, pyarro
 LIFECYCLE = (DeprecationWarning, dg.BetaWarning, dg.PreviewWarning, dg.SupersessionWarning)
 with warnings.catch_warnings(record=True) as caught:
     warnings.simplefilter("always")
-    from mars_assets.definitions import defs
+    from mars_assets.definitions import build_definitions
+    defs = build_definitions()
     defs.get_repository_def().load_all_definitions()
     for job in defs.jobs or []:
         defs.resolve_job_def(job.name)

@@ -99,3 +99,21 @@ def test_bad_archive_folder_is_a_one_line_error(tmp_path):
     r = run_cli("demo", "--archive", str(tmp_path / "nope"), "--warehouse", str(tmp_path / "w"))
     assert r.returncode == 2
     assert r.stderr.strip() == f"mars-assets: archive folder {tmp_path / 'nope'} does not exist"
+
+
+def test_demo_in_a_folder_with_an_apostrophe_and_spaces_gives_the_documented_counts(full_demo):
+    """The shared demo runs in ``it's a warehouse`` (conftest): paths reach SQL escaped, never pasted."""
+    wh, _, out = full_demo
+    assert "'" in wh.name and " " in wh.name
+    counts = {
+        t: q(wh, f"select count(*) from {t}")[0][0]
+        for t in ("silver.photos", "silver.images", "silver.image_stats", "gold.photo_gaps", "silver.waypoints")
+    }
+    assert counts == {
+        "silver.photos": 4800,
+        "silver.images": 109,
+        "silver.image_stats": 109,
+        "gold.photo_gaps": 2281,
+        "silver.waypoints": 1890,
+    }
+    assert "failed" not in out.lower()

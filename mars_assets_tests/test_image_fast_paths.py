@@ -38,9 +38,9 @@ from mars_assets.imaging import (
     statistics_from_bytes,
     to_pixels,
 )
+from mars_assets.imaging.gray import luma
 from mars_assets.imaging.parallel import _chunks, work_estimate
 from mars_assets.imaging.spectrum import clear_caches
-from mars_assets.imaging.stats import _luma
 from mars_assets_tests.test_image_stats import luma32, luma_exact, reference_spectral
 
 SNAPSHOT_IMAGES = Path(__file__).resolve().parents[1] / "mars_assets" / "snapshot" / "images"
@@ -186,7 +186,7 @@ def all_24_bit_triples() -> np.ndarray:
 
 def test_luma_is_pillows_convert_f_and_reaches_0_and_255_only_for_black_and_white():
     rgb = all_24_bit_triples()
-    y = _luma(rgb)
+    y = luma(rgb)
     # the decoder path (Pillow's convert("F")) and the array path agree bit for bit
     assert np.array_equal(np.asarray(Image.fromarray(rgb, "RGB").convert("F")), y)
     assert np.array_equal(y, luma32(rgb))
@@ -252,15 +252,15 @@ def test_non_contiguous_pixels_give_the_same_row_as_a_contiguous_copy():
     assert c == d
 
 
+def _rotated_statistics(images: list[DecodedImage], k: int, results: dict[int, list[dict]]) -> None:
+    results[k] = [image_statistics(images[(k + j) % 6]) for j in range(12)]
+
+
 def test_threads_with_different_shapes_do_not_share_scratch():
     images = [to_pixels(Image.fromarray(rng_image(i, (20 + 7 * i, 30 + 5 * i, 3)))) for i in range(6)]
     expected = [image_statistics(im) for im in images]
     results: dict[int, list[dict]] = {}
-
-    def work(k: int) -> None:
-        results[k] = [image_statistics(images[(k + j) % 6]) for j in range(12)]
-
-    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    threads = [threading.Thread(target=_rotated_statistics, args=(images, k, results)) for k in range(4)]
     for t in threads:
         t.start()
     for t in threads:
@@ -306,7 +306,7 @@ def test_statistics_for_many_serial_keeps_order_and_returns_decode_errors():
     blobs = _mixed_blobs()
     out = statistics_for_many(blobs, workers=1)
     assert len(out) == len(blobs)
-    for blob, r in zip(blobs, out):
+    for blob, r in zip(blobs, out, strict=True):
         try:
             expected = statistics_from_bytes(blob)
         except ImageDecodeError as exc:
@@ -323,7 +323,7 @@ def test_statistics_for_many_on_processes_equals_serial():
     serial = statistics_for_many(blobs, workers=1)
     parallel = statistics_for_many(blobs, workers=2, min_parallel_bytes=0, chunksize=2)
     assert len(parallel) == len(blobs)
-    for a, b in zip(serial, parallel):
+    for a, b in zip(serial, parallel, strict=True):
         if isinstance(a, ImageDecodeError):
             assert isinstance(b, ImageDecodeError) and str(a) == str(b)
         else:

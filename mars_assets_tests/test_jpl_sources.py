@@ -14,12 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from mars_assets.resources.http import ApiError, RateLimitError
-from mars_assets.resources.jpl import JplMars2020Client, JplMslClient
-from mars_assets.sources import instruments, jpl_mars2020, jpl_msl
+from mars_assets.demo import ArchiveLayoutError, ReplayServer, Snapshot
+from mars_assets.schemas import PHOTO_ROW_KEYS
+from mars_assets.sources import instruments, jpl_mars2020, jpl_msl, values
+from mars_assets.sources.http import ApiError, RateLimitError
+from mars_assets.sources.jpl_mars2020 import JplMars2020Source
+from mars_assets.sources.jpl_msl import JplMslSource
 from mars_assets.sources.photos_api import ResponseShapeError
-from mars_assets.sources.replay_server import ReplayServer
-from mars_assets.sources.snapshot import ArchiveLayoutError, Snapshot
 
 FIXTURES = Path(__file__).parent / "fixtures"
 NOW = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
@@ -41,14 +42,14 @@ def jpl_replay(_jpl_server):
     yield _jpl_server
 
 
-def m2020(server, **kw) -> JplMars2020Client:
-    return JplMars2020Client(
+def m2020(server, **kw) -> JplMars2020Source:
+    return JplMars2020Source(
         base_url=server.jpl_mars2020_url, **{"backoff_factor": 0.01, "max_retry_after_seconds": 0.2, **kw}
     )
 
 
-def msl(server, **kw) -> JplMslClient:
-    return JplMslClient(base_url=server.jpl_msl_url, **{"backoff_factor": 0.01, "max_retry_after_seconds": 0.2, **kw})
+def msl(server, **kw) -> JplMslSource:
+    return JplMslSource(base_url=server.jpl_msl_url, **{"backoff_factor": 0.01, "max_retry_after_seconds": 0.2, **kw})
 
 
 def by_product(rows):
@@ -61,13 +62,13 @@ def by_product(rows):
 
 
 def test_m2020_whole_sol_is_one_request_keeping_full_frames_only(jpl_replay):
-    pages = m2020(jpl_replay).sol_pages(100)
+    pages = m2020(jpl_replay).fetch_sol("perseverance", 100)
     assert len(pages) == 1 and len(jpl_replay.requests) == 1
     assert "feed=raw_images&category=mars2020&feedtype=json&sol=100" in jpl_replay.requests[0]
     assert "_fixture_note" not in json.loads(pages[0].body)  # the label is never served
     rows, rejects = jpl_mars2020.parse_pages([p.body for p in pages], ingested_at=NOW)
     assert len(rows) == 7  # 11 distinct images of sol 100: 3 thumbnails, 1 without image_files.large
-    assert all(tuple(r) == instruments.PHOTO_ROW_KEYS for r in rows)
+    assert all(tuple(r) == PHOTO_ROW_KEYS for r in rows)
     assert all(r["sample_type"] == "Full" for r in rows)
     filtered = [r for r in rejects if r["filtered"]]
     assert [r["reason"] for r in filtered] == ["thumbnail filtered"] * 3
@@ -77,7 +78,7 @@ def test_m2020_whole_sol_is_one_request_keeping_full_frames_only(jpl_replay):
 
 
 def test_m2020_row_values_and_string_numbers(jpl_replay):
-    rows, _ = jpl_mars2020.parse_images(m2020(jpl_replay).sol_pages(100)[0].body, ingested_at=NOW)
+    rows, _ = jpl_mars2020.parse_images(m2020(jpl_replay).fetch_sol("perseverance", 100)[0].body, ingested_at=NOW)
     r = by_product(rows)[EXAMPLE_ID]
     assert r["photo_id"] == int.from_bytes(hashlib.sha256(EXAMPLE_ID.encode()).digest()[:8], "big", signed=True)
     assert -(2**63) <= r["photo_id"] < 2**63
@@ -96,7 +97,7 @@ def test_m2020_row_values_and_string_numbers(jpl_replay):
 
 
 def test_m2020_http_urls_are_upgraded_and_a_time_without_offset_is_utc(jpl_replay):
-    rows, _ = jpl_mars2020.parse_images(m2020(jpl_replay).sol_pages(100)[0].body, ingested_at=NOW)
+    rows, _ = jpl_mars2020.parse_images(m2020(jpl_replay).fetch_sol("perseverance", 100)[0].body, ingested_at=NOW)
     fhaz = next(r for r in rows if r["camera"] == "FRONT_HAZCAM_LEFT_A")
     assert all(
         fhaz[k].startswith("https://") for k in ("img_src", "img_src_small", "img_src_medium", "img_src_full_res")
@@ -107,24 +108,24 @@ def test_m2020_http_urls_are_upgraded_and_a_time_without_offset_is_utc(jpl_repla
 
 
 def test_m2020_unknown_instrument_is_kept_and_flagged(jpl_replay):
-    rows, _ = jpl_mars2020.parse_images(m2020(jpl_replay).sol_pages(100)[0].body, ingested_at=NOW)
+    rows, _ = jpl_mars2020.parse_images(m2020(jpl_replay).fetch_sol("perseverance", 100)[0].body, ingested_at=NOW)
     [pixl] = [r for r in rows if not r["camera_known"]]
     assert (pixl["camera"], pixl["camera_full_name"]) == ("PIXL_MCC", None)
     assert pixl["img_src"].startswith("https://")
 
 
 def test_m2020_list_mode_pages_a_big_sol(jpl_replay):
-    pages = m2020(jpl_replay, page_size=4).sol_pages(100)
+    pages = m2020(jpl_replay, page_size=4).fetch_sol("perseverance", 100)
     assert [len(jpl_mars2020.images_of(p.body)) for p in pages] == [4, 4, 3]
     assert [json.loads(p.body)["per_page"] for p in pages] == ["4", "4", "4"]  # served as a string
     assert all(f"num=4&page={i}&order=sol+desc" in q for i, q in enumerate(jpl_replay.requests))
     paged_rows, _ = jpl_mars2020.parse_pages([p.body for p in pages], ingested_at=NOW)
-    whole_rows, _ = jpl_mars2020.parse_images(m2020(jpl_replay).sol_pages(100)[0].body, ingested_at=NOW)
+    whole_rows, _ = jpl_mars2020.parse_images(m2020(jpl_replay).fetch_sol("perseverance", 100)[0].body, ingested_at=NOW)
     assert sorted(by_product(paged_rows)) == sorted(by_product(whole_rows))
 
 
 def test_m2020_list_mode_stops_at_total_results_without_an_extra_request(jpl_replay):
-    pages = m2020(jpl_replay, page_size=3).sol_pages(101)  # exactly 3 images
+    pages = m2020(jpl_replay, page_size=3).fetch_sol("perseverance", 101)  # exactly 3 images
     assert len(pages) == 1 and len(jpl_replay.requests) == 1
 
 
@@ -133,33 +134,31 @@ def test_m2020_list_mode_survives_an_upstream_that_ignores_paging(jpl_replay, mo
     monkeypatch.setattr(
         jpl_replay, "_jpl_m2020", lambda q: original({k: v for k, v in q.items() if k not in ("num", "page")})
     )
-    pages = m2020(jpl_replay, page_size=4).sol_pages(100)
-    assert len(pages) == 1 and len(jpl_replay.requests) == 2  # page 1 repeated page 0: not kept
+    pages = m2020(jpl_replay, page_size=4).fetch_sol("perseverance", 100)
+    # page 0 holds all 11 images of the sol, more than the 4 asked for: the feed is not paging,
+    # and that one page is the whole sol (no second request)
+    assert len(pages) == 1 and len(jpl_replay.requests) == 1
     rows, rejects = jpl_mars2020.parse_pages([p.body for p in pages], ingested_at=NOW)
     assert len(rows) == 7 and not [r for r in rejects if "duplicate" in r["reason"]]
 
 
 def test_m2020_empty_sol(jpl_replay):
-    pages = m2020(jpl_replay).sol_pages(5)
+    pages = m2020(jpl_replay).fetch_sol("perseverance", 5)
     body = json.loads(pages[0].body)
     assert body["images"] == [] and body["total_results"] == 0
     assert jpl_mars2020.parse_pages([p.body for p in pages], ingested_at=NOW) == ([], [])
-    assert m2020(jpl_replay, page_size=10).sol_pages(5)[0].status == 200
+    assert m2020(jpl_replay, page_size=10).fetch_sol("perseverance", 5)[0].status == 200
 
 
-def test_m2020_latest_sol_and_newest_first_list(jpl_replay):
+def test_m2020_latest_sol(jpl_replay):
     c = m2020(jpl_replay)
     assert c.latest_sol() == 101
     assert json.loads(c.latest().body)["latest_sols"] == [101, 100]
-    pages = c.list_pages(num=5, min_sol=101)  # page 0 already reaches sol 100
-    assert len(pages) == 1
-    assert [i["sol"] for i in jpl_mars2020.images_of(pages[0].body)] == [101, 101, 101, 100, 100]
-    assert len(c.list_pages(num=5)) == 3  # 14 images in all: 5 + 5 + 4
 
 
 def test_m2020_429_twice_then_success_honours_retry_after(jpl_replay):
     jpl_replay.fail_next(429, count=2, headers={"Retry-After": "0"})
-    pages = m2020(jpl_replay).sol_pages(100)
+    pages = m2020(jpl_replay).fetch_sol("perseverance", 100)
     assert len(jpl_mars2020.images_of(pages[0].body)) == 11
     assert len(jpl_replay.requests) == 3
 
@@ -167,7 +166,7 @@ def test_m2020_429_twice_then_success_honours_retry_after(jpl_replay):
 def test_m2020_429_after_every_retry_is_a_rate_limit_error(jpl_replay):
     jpl_replay.fail_next(429, count=3, headers={"Retry-After": "120"})
     with pytest.raises(RateLimitError) as err:
-        m2020(jpl_replay, retries=2).sol_pages(100)
+        m2020(jpl_replay, retries=2).fetch_sol("perseverance", 100)
     assert err.value.status == 429 and err.value.retry_after == 120
     assert len(jpl_replay.requests) == 3
 
@@ -175,13 +174,13 @@ def test_m2020_429_after_every_retry_is_a_rate_limit_error(jpl_replay):
 def test_m2020_500_after_retries_is_an_api_error(jpl_replay):
     jpl_replay.fail_next(500, count=3)
     with pytest.raises(ApiError) as err:
-        m2020(jpl_replay, retries=2).sol_pages(100)
+        m2020(jpl_replay, retries=2).fetch_sol("perseverance", 100)
     assert err.value.status == 500 and not isinstance(err.value, RateLimitError)
     assert len(jpl_replay.requests) == 3
 
 
 def test_m2020_404_is_not_retried(jpl_replay):
-    c = JplMars2020Client(base_url=jpl_replay.url + "/rss/nope/", backoff_factor=0.01)
+    c = JplMars2020Source(base_url=jpl_replay.url + "/rss/nope/", backoff_factor=0.01)
     with pytest.raises(ApiError) as err:
         c.latest_sol()
     assert err.value.status == 404 and len(jpl_replay.requests) == 1
@@ -190,7 +189,7 @@ def test_m2020_404_is_not_retried(jpl_replay):
 def test_m2020_a_2xx_body_without_images_is_an_api_error(jpl_replay):
     jpl_replay.fail_next(200, body={"unexpected": True})
     with pytest.raises(ApiError) as err:
-        m2020(jpl_replay, page_size=4).sol_pages(100)
+        m2020(jpl_replay, page_size=4).fetch_sol("perseverance", 100)
     assert err.value.status == 200 and "unusable response body" in str(err.value)
     jpl_replay.fail_next(200, body={"latest_sols": []})
     with pytest.raises(ApiError, match="latest_sol"):
@@ -198,9 +197,9 @@ def test_m2020_a_2xx_body_without_images_is_an_api_error(jpl_replay):
 
 
 def test_unreachable_feed_is_a_clear_error():
-    c = JplMars2020Client(base_url="http://127.0.0.1:9/rss/api/", retries=0)
+    c = JplMars2020Source(base_url="http://127.0.0.1:9/rss/api/", retries=0)
     with pytest.raises(ApiError) as err:
-        c.sol_pages(1)
+        c.fetch_sol("perseverance", 1)
     assert err.value.status == 0 and "ConnectionError" in str(err.value)
 
 
@@ -210,7 +209,7 @@ def test_unreachable_feed_is_a_clear_error():
 
 
 def test_msl_pages_on_more_until_false(jpl_replay):
-    pages = msl(jpl_replay, per_page=5).sol_pages(3000)
+    pages = msl(jpl_replay, per_page=5).fetch_sol("curiosity", 3000)
     bodies = [json.loads(p.body) for p in pages]
     assert [len(b["items"]) for b in bodies] == [5, 5, 2]
     assert [b["more"] for b in bodies] == [True, True, False]
@@ -222,19 +221,19 @@ def test_msl_pages_on_more_until_false(jpl_replay):
         ) in q
     rows, rejects = jpl_msl.parse_pages([p.body for p in pages], ingested_at=NOW)
     assert len(rows) == 9 and len({r["photo_id"] for r in rows}) == 9
-    assert all(tuple(r) == instruments.PHOTO_ROW_KEYS for r in rows)
+    assert all(tuple(r) == PHOTO_ROW_KEYS for r in rows)
     assert [r["reason"] for r in rejects] == ["thumbnail filtered"] * 3 and all(r["filtered"] for r in rejects)
     assert {r["sample_type"] for r in rejects} == {"thumbnail"}
 
 
 def test_msl_default_page_of_200_holds_the_sol(jpl_replay):
-    pages = msl(jpl_replay).sol_pages(3000)
+    pages = msl(jpl_replay).fetch_sol("curiosity", 3000)
     assert len(pages) == 1 and "per_page=200&page=0" in jpl_replay.requests[0]
     assert json.loads(pages[0].body)["more"] is False
 
 
 def test_msl_exactly_full_pages_stop_on_more_false(jpl_replay):
-    pages = msl(jpl_replay, per_page=6).sol_pages(3000)
+    pages = msl(jpl_replay, per_page=6).fetch_sol("curiosity", 3000)
     assert [len(json.loads(p.body)["items"]) for p in pages] == [6, 6] and len(jpl_replay.requests) == 2
 
 
@@ -248,12 +247,12 @@ def test_msl_without_more_a_short_page_ends_the_sol(jpl_replay, monkeypatch):
         return status, headers, json.dumps(data).encode()
 
     monkeypatch.setattr(jpl_replay, "_jpl_msl", no_more)
-    pages = msl(jpl_replay, per_page=5).sol_pages(3000)
+    pages = msl(jpl_replay, per_page=5).fetch_sol("curiosity", 3000)
     assert [len(json.loads(p.body)["items"]) for p in pages] == [5, 5, 2]
 
 
 def test_msl_row_values_and_string_numbers(jpl_replay):
-    rows, _ = jpl_msl.parse_items(msl(jpl_replay).sol_pages(3000)[0].body, ingested_at=NOW)
+    rows, _ = jpl_msl.parse_items(msl(jpl_replay).fetch_sol("curiosity", 3000)[0].body, ingested_at=NOW)
     r = {x["photo_id"]: x for x in rows}[1061006]  # site and drive are strings in this item
     assert r["rover"] == "curiosity" and r["sol"] == 3000 and r["source"] == "jpl_msl"
     assert r["earth_date"] == dt.date(2021, 1, 13)  # 2012-08-06 + floor(3000 * 88775.244 / 86400) days
@@ -278,7 +277,7 @@ def test_msl_row_values_and_string_numbers(jpl_replay):
 
 
 def test_msl_instrument_level_camera_names_as_v1_served_since_late_2024(jpl_replay):
-    body = msl(jpl_replay).sol_pages(3000)[0].body
+    body = msl(jpl_replay).fetch_sol("curiosity", 3000)[0].body
     rows, _ = jpl_msl.parse_items(body, ingested_at=NOW, camera_names="instrument")
     nav = {x["photo_id"]: x for x in rows}[1061001]
     assert (nav["camera"], nav["camera_full_name"], nav["camera_known"]) == ("NAV_LEFT_B", "NAV_LEFT_B", True)
@@ -288,13 +287,15 @@ def test_msl_instrument_level_camera_names_as_v1_served_since_late_2024(jpl_repl
 
 @pytest.mark.parametrize("camera_names", ["classic", "instrument"])
 def test_msl_unknown_instrument_is_kept_and_flagged(jpl_replay, camera_names):
-    rows, _ = jpl_msl.parse_items(msl(jpl_replay).sol_pages(3000)[0].body, ingested_at=NOW, camera_names=camera_names)
+    rows, _ = jpl_msl.parse_items(
+        msl(jpl_replay).fetch_sol("curiosity", 3000)[0].body, ingested_at=NOW, camera_names=camera_names
+    )
     [new] = [r for r in rows if not r["camera_known"]]
     assert (new["photo_id"], new["camera"], new["camera_full_name"]) == (1061012, "NEWCAM_TEST", None)
 
 
 def test_msl_empty_sol(jpl_replay):
-    pages = msl(jpl_replay).sol_pages(2999)
+    pages = msl(jpl_replay).fetch_sol("curiosity", 2999)
     body = json.loads(pages[0].body)
     assert body == {"items": [], "more": False, "total": 0, "page": 0, "per_page": 200}
     assert len(pages) == 1 and jpl_msl.parse_pages([p.body for p in pages], ingested_at=NOW) == ([], [])
@@ -307,7 +308,7 @@ def test_msl_latest_sol(jpl_replay):
 
 def test_msl_429_twice_then_success_honours_retry_after(jpl_replay):
     jpl_replay.fail_next(429, count=2, headers={"Retry-After": "0"})
-    pages = msl(jpl_replay).sol_pages(3000)
+    pages = msl(jpl_replay).fetch_sol("curiosity", 3000)
     assert len(json.loads(pages[0].body)["items"]) == 12
     assert len(jpl_replay.requests) == 3
 
@@ -322,32 +323,32 @@ def test_msl_429_after_every_retry_is_a_rate_limit_error(jpl_replay):
 def test_msl_500_after_retries_is_an_api_error(jpl_replay):
     jpl_replay.fail_next(500, count=3)
     with pytest.raises(ApiError) as err:
-        msl(jpl_replay, per_page=5, retries=2).sol_pages(3000)
+        msl(jpl_replay, per_page=5, retries=2).fetch_sol("curiosity", 3000)
     assert err.value.status == 500 and len(jpl_replay.requests) == 3
 
 
 def test_msl_503_once_is_retried(jpl_replay):
     jpl_replay.fail_next(503, count=1)
-    assert len(msl(jpl_replay, per_page=5).sol_pages(3000)) == 3
+    assert len(msl(jpl_replay, per_page=5).fetch_sol("curiosity", 3000)) == 3
     assert len(jpl_replay.requests) == 4
 
 
 def test_msl_404_is_not_retried(jpl_replay):
-    c = JplMslClient(base_url=jpl_replay.url + "/api/v1/no_such_items/", backoff_factor=0.01)
+    c = JplMslSource(base_url=jpl_replay.url + "/api/v1/no_such_items/", backoff_factor=0.01)
     with pytest.raises(ApiError) as err:
-        c.sol_pages(3000)
+        c.fetch_sol("curiosity", 3000)
     assert err.value.status == 404 and len(jpl_replay.requests) == 1
 
 
 def test_msl_per_page_is_checked_before_any_request(jpl_replay):
     with pytest.raises(ValueError, match="per_page"):
-        msl(jpl_replay, per_page=1001).sol_pages(3000)
+        msl(jpl_replay, per_page=1001).fetch_sol("curiosity", 3000)
     assert jpl_replay.requests == []
 
 
 def test_msl_past_max_pages_raises(jpl_replay):
     with pytest.raises(RuntimeError, match="max_pages"):
-        msl(jpl_replay, per_page=1, max_pages=3).sol_pages(3000)
+        msl(jpl_replay, per_page=1, max_pages=3).fetch_sol("curiosity", 3000)
 
 
 # ---------------------------------------------------------------------------------------
@@ -377,7 +378,7 @@ def test_snapshot_files_may_be_bare_lists_and_jpl_alone_is_a_snapshot(tmp_path):
     item = json.loads((FIXTURES / "jpl/msl/sol3001.json").read_text())["items"][0]
     (tmp_path / "jpl" / "msl" / "sol0007_list.json").write_text(json.dumps([{**item, "sol": 7}]))
     with ReplayServer(tmp_path) as server:
-        pages = msl(server).sol_pages(7)
+        pages = msl(server).fetch_sol("curiosity", 7)
     rows, _ = jpl_msl.parse_pages([p.body for p in pages], ingested_at=NOW)
     assert [r["sol"] for r in rows] == [7]
     with pytest.raises(ArchiveLayoutError):
@@ -470,21 +471,17 @@ def test_msl_item_falls_back_to_url_and_reads_a_top_level_sample_type():
 
 
 def test_value_rules():
-    assert instruments.to_int("218") == 218 and instruments.to_int(" 4 ") == 4 and instruments.to_int(3.0) == 3
-    assert instruments.to_int("") is None and instruments.to_int(None) is None
+    assert values.to_int("218") == 218 and values.to_int(" 4 ") == 4 and values.to_int(3.0) == 3
+    assert values.to_int("") is None and values.to_int(None) is None
     for bad in ("2.5", "abc", True, 2.5):
         with pytest.raises(ValueError):
-            instruments.to_int(bad)
-    assert instruments.parse_dimension("(1280,960)") == (1280, 960)
-    assert instruments.parse_dimension("( 1648 , 1200 )") == (1648, 1200)
-    assert instruments.parse_dimension("(1,1,5120,3840)") == (5120, 3840)
-    assert instruments.parse_dimension(None) == (None, None)
-    utc = instruments.parse_utc("2021-06-01T14:10:53.116Z")
-    assert (
-        utc
-        == instruments.parse_utc("2021-06-01T14:10:53.116")
-        == instruments.parse_utc("2021-06-01T16:10:53.116+02:00")
-    )
+            values.to_int(bad)
+    assert values.parse_dimension("(1280,960)") == (1280, 960)
+    assert values.parse_dimension("( 1648 , 1200 )") == (1648, 1200)
+    assert values.parse_dimension("(1,1,5120,3840)") == (5120, 3840)
+    assert values.parse_dimension(None) == (None, None)
+    utc = values.parse_utc("2021-06-01T14:10:53.116Z")
+    assert utc == values.parse_utc("2021-06-01T14:10:53.116") == values.parse_utc("2021-06-01T16:10:53.116+02:00")
     assert utc.tzinfo == dt.UTC
     assert jpl_mars2020.parse_latest_sol({"latest_sol": "1995"}) == 1995
     with pytest.raises(ResponseShapeError):

@@ -12,8 +12,7 @@ import duckdb
 import pytest
 
 from mars_assets.cli import parse_sols
-from mars_assets.sources.replay_server import ReplayServer
-from mars_assets.sources.snapshot import bundled_snapshot
+from mars_assets.demo import ReplayServer, bundled_snapshot
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ROOT = Path(__file__).resolve().parent.parent

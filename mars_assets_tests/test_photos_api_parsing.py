@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from mars_assets.sources import photos_api
+from mars_assets.sources import photos_api, values
 
 NOW = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 LONG_ROVER = {
@@ -83,5 +83,5 @@ def test_manifest_sols_are_sorted_and_typed(snapshot_root):
 
 
 def test_response_without_photos_key_is_a_shape_error():
-    with pytest.raises(photos_api.ResponseShapeError):
+    with pytest.raises(values.ResponseShapeError):
         photos_api.photos_of({"errors": "Invalid Rover Name"})

@@ -23,11 +23,13 @@ import pytest
 from dagster._serdes import serialize_value
 
 from mars_assets.cli import run_demo
-from mars_assets.definitions import ALL_ASSETS, reference_job, rover_sol_job, warehouse_job
+from mars_assets.definitions import build_definitions
+from mars_assets.demo import ReplayServer
 from mars_assets.partitions import add_sols, rover_sol_key
-from mars_assets.resources import ApiError, PhotosApiClient
+from mars_assets.resources import UpstreamSources
 from mars_assets.settings import Settings
-from mars_assets.sources.replay_server import ReplayServer
+from mars_assets.sources.http import ApiError
+from mars_assets.sources.photos_api import PhotosApiSource
 from mars_assets_tests.conftest import S3_SECRET
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -92,9 +94,9 @@ def test_exhausted_retries_put_no_key_in_the_error_its_causes_or_the_logs(replay
     secret = new_key()
     caplog.set_level(logging.DEBUG)
     replay.reset_next(10)
-    client = PhotosApiClient(base_url=replay.photos_api_url, api_key=secret, retries=2, backoff_factor=0.01)
+    client = PhotosApiSource(base_url=replay.photos_api_url, api_key=secret, retries=2, backoff_factor=0.01)
     with pytest.raises(ApiError) as err:
-        client.photo_pages("curiosity", 1)
+        client.fetch_sol("curiosity", 1)
     assert secret in replay.requests[0]  # it was sent
     shown = "".join(traceback.format_exception(err.value)) + repr(err.value) + str(err.value.args)
     assert "Max retries exceeded" in shown and "api_key=REDACTED" in shown  # urllib3's message, key redacted
@@ -119,15 +121,19 @@ def test_pipeline_leaves_the_api_key_nowhere(tmp_path, monkeypatch, capfd, caplo
         settings = Settings(
             warehouse=str(wh), landing=str(wh / "landing"), max_image_downloads=0, image_workers=1
         ).replaying(server)
-        resources = settings.resources()
-        assert isinstance(resources["photos_api"].api_key, dg.EnvVar)  # read through dg.EnvVar, as in production
+        assert isinstance(
+            settings.resources()["sources"].api_key, dg.EnvVar
+        )  # read through dg.EnvVar, as in production
         # production client, test-sized waits: exhausted retries are reached in milliseconds
-        resources["photos_api"] = PhotosApiClient(
-            base_url=server.photos_api_url, api_key=dg.EnvVar("NASA_API_KEY"), retries=1, backoff_factor=0.01
+        sources = UpstreamSources(
+            by_rover=dict(settings.sources),
+            photos_api_url=server.photos_api_url,
+            api_key=dg.EnvVar("NASA_API_KEY"),
+            mmgis_url=server.mmgis_url,
+            retries=1,
+            backoff_factor=0.01,
         )
-        defs = dg.Definitions(
-            assets=ALL_ASSETS, jobs=[reference_job, rover_sol_job, warehouse_job], resources=resources
-        )
+        defs = build_definitions(settings, resources={"sources": sources})
         assert defs.resolve_job_def("reference_job").execute_in_process(instance=instance).success
         add_sols(instance, [0, 1])
         server.reset_next(100, match="/perseverance/photos?")

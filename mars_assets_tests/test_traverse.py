@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from mars_assets.resources import ApiError, MmgisClient
+from mars_assets.demo import ReplayServer
 from mars_assets.sources import mmgis
-from mars_assets.sources.replay_server import ReplayServer
+from mars_assets.sources.http import ApiError
+from mars_assets.sources.mmgis import MmgisSource
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ROW_KEYS = (
@@ -117,19 +118,19 @@ def test_duplicate_keys_short_lines_and_bad_sols_are_rejects():
 
 def test_replay_server_serves_traverse_layers_without_the_fixture_note():
     with ReplayServer(FIXTURES) as server:
-        resp = MmgisClient(base_url=server.mmgis_url, backoff_factor=0.01).get(mmgis.traverse_path("MSL"))
+        resp = MmgisSource(base_url=server.mmgis_url, backoff_factor=0.01).get(mmgis.traverse_path("MSL"))
         body = json.loads(resp.body)
         assert "_fixture_note" not in body and body["type"] == "FeatureCollection"
         rows, _ = mmgis.parse_traverse("curiosity", body)
         assert len(rows) == 3
         with pytest.raises(ApiError) as err:  # the fixtures hold no waypoints layer
-            MmgisClient(base_url=server.mmgis_url, retries=0).get(mmgis.waypoints_path("MSL"))
+            MmgisSource(base_url=server.mmgis_url, retries=0).get(mmgis.waypoints_path("MSL"))
         assert err.value.status == 404
 
 
 def test_bundled_snapshot_has_waypoints_but_no_traverse(replay):
     with pytest.raises(ApiError) as err:
-        MmgisClient(base_url=replay.mmgis_url, retries=0).get(mmgis.traverse_path("M20"))
+        MmgisSource(base_url=replay.mmgis_url, retries=0).get(mmgis.traverse_path("M20"))
     assert err.value.status == 404
-    body = json.loads(MmgisClient(base_url=replay.mmgis_url).get(mmgis.waypoints_path("M20")).body)
+    body = json.loads(MmgisSource(base_url=replay.mmgis_url).get(mmgis.waypoints_path("M20")).body)
     assert len(body["features"]) == 586

@@ -14,14 +14,16 @@ import time
 import dagster as dg
 import pytest
 
-from mars_assets.definitions import ALL_ASSETS, rover_sol_job
+from mars_assets.definitions import build_definitions
+from mars_assets.demo import ReplayServer, bundled_snapshot
 from mars_assets.partitions import add_sols, rover_sol_key
-from mars_assets.resources import ApiError, ImageDownloader, MmgisClient, PhotosApiClient, RateLimitError, Warehouse
-from mars_assets.resources.jpl import JplMslClient
+from mars_assets.resources import ImageDownloader, UpstreamSources, Warehouse
 from mars_assets.settings import Settings
 from mars_assets.sources import mmgis
-from mars_assets.sources.replay_server import ReplayServer
-from mars_assets.sources.snapshot import bundled_snapshot
+from mars_assets.sources.http import ApiError, RateLimitError
+from mars_assets.sources.jpl_msl import JplMslSource
+from mars_assets.sources.mmgis import MmgisSource
+from mars_assets.sources.photos_api import PhotosApiSource
 from mars_assets_tests.conftest import make_small_archive
 
 SNAPSHOT = bundled_snapshot()
@@ -69,9 +71,9 @@ def count_faults():
     )
 
 
-def client(server: ReplayServer, **kw) -> PhotosApiClient:
+def client(server: ReplayServer, **kw) -> PhotosApiSource:
     """The v1 client with test-sized waits (the retry logic is the production one)."""
-    return PhotosApiClient(
+    return PhotosApiSource(
         base_url=server.photos_api_url,
         api_key="k",
         **{"backoff_factor": 0.01, "max_retry_after_seconds": 5.0, "timeout_seconds": 5.0, **kw},
@@ -92,18 +94,18 @@ def statuses(server: ReplayServer) -> list[int]:
 def test_429_with_retry_after_is_waited_out_then_survived(replay):
     replay.fail_next(429, count=2, headers={"Retry-After": "1"})
     started = time.monotonic()
-    assert client(replay).rovers().status == 200
+    assert client(replay).rovers_listing().status == 200
     assert statuses(replay) == [429, 429, 200]
-    gaps = [b.at - a.at for a, b in zip(replay.log, replay.log[1:])]
+    gaps = [b.at - a.at for a, b in zip(replay.log, replay.log[1:], strict=False)]
     assert all(g >= 0.95 for g in gaps), gaps  # the server's Retry-After was honoured each time
     assert time.monotonic() - started < 4
 
 
 def test_429_without_retry_after_backs_off_exponentially_then_survives(replay):
     replay.fail_next(429, count=3)
-    assert client(replay, backoff_factor=0.2).rovers().status == 200
+    assert client(replay, backoff_factor=0.2).rovers_listing().status == 200
     assert statuses(replay) == [429, 429, 429, 200]
-    gaps = [b.at - a.at for a, b in zip(replay.log, replay.log[1:])]
+    gaps = [b.at - a.at for a, b in zip(replay.log, replay.log[1:], strict=False)]
     # urllib3: no wait before the first retry, then backoff_factor * 2 ** (n - 1)
     assert gaps[1] >= 0.35 and gaps[2] >= 0.75 and gaps[2] > gaps[1], gaps
 
@@ -111,7 +113,7 @@ def test_429_without_retry_after_backs_off_exponentially_then_survives(replay):
 def test_429_past_every_retry_is_a_rate_limit_error_after_a_bounded_number_of_requests(replay):
     replay.fail_next(429, count=10, headers={"Retry-After": "0"})
     with pytest.raises(RateLimitError) as err:
-        client(replay, retries=3).rovers()
+        client(replay, retries=3).rovers_listing()
     assert err.value.retry_after == 0 and len(replay.requests) == 4
     assert replay.pending_faults() == 6
 
@@ -119,7 +121,7 @@ def test_429_past_every_retry_is_a_rate_limit_error_after_a_bounded_number_of_re
 def test_rate_limit_per_window_is_respected_while_paging(tmp_path):
     """4 requests a second; paging 9 pages must wait for the window instead of hammering."""
     with ReplayServer(SNAPSHOT, rate_limit=4, rate_window=1.0) as server:
-        pages = client(server, page_size=2).photo_pages("curiosity", 1)  # 16 photos: 8 full pages + 1 empty
+        pages = client(server, page_size=2).fetch_sol("curiosity", 1)  # 16 photos: 8 full pages + 1 empty
     assert ids_of(pages) == SOL1_IDS and len(pages) == 9
     log = server.log
     answered = [r for r in log if r.status == 200]
@@ -137,7 +139,7 @@ def test_rate_limit_per_window_is_respected_while_paging(tmp_path):
 def test_502_and_503_burst_is_survived_within_the_retry_budget(replay):
     replay.fail_next(502, count=2)
     replay.fail_next(503, count=2, headers={"Retry-After": "0"})
-    pages = client(replay).photo_pages("curiosity", 1)
+    pages = client(replay).fetch_sol("curiosity", 1)
     assert ids_of(pages) == SOL1_IDS
     assert statuses(replay) == [502, 502, 503, 503, 200]
 
@@ -145,7 +147,7 @@ def test_502_and_503_burst_is_survived_within_the_retry_budget(replay):
 def test_a_burst_longer_than_the_retry_budget_is_a_clear_error_after_bounded_requests(replay):
     replay.fail_next(503, count=20)
     with pytest.raises(ApiError) as err:
-        client(replay, retries=3).photo_pages("curiosity", 1)
+        client(replay, retries=3).fetch_sol("curiosity", 1)
     assert err.value.status == 503 and "HTTP 503" in str(err.value) and "api_key" not in str(err.value)
     assert len(replay.requests) == 4
 
@@ -153,7 +155,7 @@ def test_a_burst_longer_than_the_retry_budget_is_a_clear_error_after_bounded_req
 # -- connection resets and slow answers ------------------------------------------------------
 def test_connection_reset_is_retried_and_survived(replay):
     replay.reset_next(2)
-    pages = client(replay).photo_pages("curiosity", 1)
+    pages = client(replay).fetch_sol("curiosity", 1)
     assert ids_of(pages) == SOL1_IDS
     assert statuses(replay) == [0, 0, 200]
 
@@ -161,7 +163,7 @@ def test_connection_reset_is_retried_and_survived(replay):
 def test_resets_past_the_retry_budget_are_a_clear_error(replay):
     replay.reset_next(10)
     with pytest.raises(ApiError) as err:
-        client(replay, retries=2).rovers()
+        client(replay, retries=2).rovers_listing()
     assert err.value.status == 0 and "ConnectionError" in str(err.value) and "api_key=k" not in str(err.value)
     assert len(replay.requests) == 3
 
@@ -169,7 +171,7 @@ def test_resets_past_the_retry_budget_are_a_clear_error(replay):
 def test_answer_slower_than_the_timeout_is_abandoned_and_retried(replay):
     replay.delay_next(2.0)
     started = time.monotonic()
-    pages = client(replay, timeout_seconds=0.3).photo_pages("curiosity", 1)
+    pages = client(replay, timeout_seconds=0.3).fetch_sol("curiosity", 1)
     elapsed = time.monotonic() - started
     assert ids_of(pages) == SOL1_IDS
     assert len(replay.requests) == 2 and elapsed < 1.5  # one timeout (0.3 s), not the 2 s answer
@@ -179,7 +181,7 @@ def test_always_slow_upstream_is_a_clear_error_after_bounded_time(replay):
     replay.delay_next(1.0, count=5)
     started = time.monotonic()
     with pytest.raises(ApiError) as err:
-        client(replay, timeout_seconds=0.2, retries=2).rovers()
+        client(replay, timeout_seconds=0.2, retries=2).rovers_listing()
     assert err.value.status == 0 and "ReadTimeout" in str(err.value)
     assert len(replay.requests) == 3 and time.monotonic() - started < 2.0
 
@@ -187,7 +189,7 @@ def test_always_slow_upstream_is_a_clear_error_after_bounded_time(replay):
 # -- a page that repeats the previous page ---------------------------------------------------
 def test_page_repeating_the_previous_page_is_asked_again_and_no_photo_is_lost_or_doubled(replay):
     replay.repeat_previous_next(1, match="&page=3&")
-    pages = client(replay, page_size=5).photo_pages("curiosity", 1)
+    pages = client(replay, page_size=5).fetch_sol("curiosity", 1)
     assert ids_of(pages) == SOL1_IDS  # each photo exactly once
     asked = [r.path.split("page=")[1].split("&")[0] for r in replay.log]
     assert asked == ["1", "2", "3", "3", "4"]  # one extra request for the repeated page
@@ -196,7 +198,7 @@ def test_page_repeating_the_previous_page_is_asked_again_and_no_photo_is_lost_or
 def test_upstream_that_ignores_paging_is_a_clear_error_after_bounded_requests(replay):
     replay.repeat_previous_next(50, match="&page=2&")
     with pytest.raises(ApiError, match="page 2 repeats earlier pages") as err:
-        client(replay, page_size=5, repeat_retries=2).photo_pages("curiosity", 1)
+        client(replay, page_size=5, repeat_retries=2).fetch_sol("curiosity", 1)
     assert "left as it was" in str(err.value)
     assert len(replay.requests) == 1 + 3  # page 1, then page 2 three times; never max_pages (2000)
 
@@ -227,14 +229,14 @@ def msl_archive(tmp_path, items: int):
 
 def test_jpl_feed_page_repeating_the_previous_page_is_asked_again_then_refused(tmp_path):
     with ReplayServer(msl_archive(tmp_path, 5)) as server:
-        feed = JplMslClient(base_url=server.jpl_msl_url, per_page=2, backoff_factor=0.01)
+        feed = JplMslSource(base_url=server.jpl_msl_url, per_page=2, backoff_factor=0.01)
         server.repeat_previous_next(1, match="&page=1&")
-        pages = feed.sol_pages(3000)
+        pages = feed.fetch_sol("curiosity", 3000)
         assert sorted(i["id"] for p in pages for i in json.loads(p.body)["items"]) == [1, 2, 3, 4, 5]
         assert len(server.requests) == 3 + 1
         server.repeat_previous_next(50, match="&page=1&")
         with pytest.raises(ApiError, match="page 1 repeats earlier pages"):
-            feed.sol_pages(3000)
+            feed.fetch_sol("curiosity", 3000)
         assert len(server.requests) == 4 + 1 + 3  # never max_pages (200)
 
 
@@ -243,11 +245,11 @@ def test_jpl_mmgis_and_image_clients_survive_the_same_faults(tmp_path):
     with ReplayServer(msl_archive(tmp_path, 1)) as server:
         server.fail_next(503, count=2)
         server.reset_next(1)
-        pages = JplMslClient(base_url=server.jpl_msl_url, backoff_factor=0.01).sol_pages(3000)
+        pages = JplMslSource(base_url=server.jpl_msl_url, backoff_factor=0.01).fetch_sol("curiosity", 3000)
         assert json.loads(pages[0].body)["items"][0]["id"] == 1 and statuses(server)[-4:] == [503, 503, 0, 200]
         server.fail_next(502, count=1)
         server.delay_next(1.5)
-        layer = MmgisClient(base_url=server.mmgis_url, backoff_factor=0.01, timeout_seconds=0.3).get(
+        layer = MmgisSource(base_url=server.mmgis_url, backoff_factor=0.01, timeout_seconds=0.3).get(
             mmgis.waypoints_path("MSL")
         )
         assert len(json.loads(layer.body)["features"]) == 1304
@@ -269,17 +271,15 @@ def test_partition_ingested_through_every_fault_equals_the_recorded_sol(tmp_path
         settings = Settings(
             warehouse=str(wh), landing=str(tmp_path / "landing"), max_image_downloads=0, image_workers=1
         ).replaying(server)
-        resources = {
-            **settings.resources(),
-            "photos_api": PhotosApiClient(
-                base_url=server.photos_api_url,
-                api_key="k",
-                timeout_seconds=0.5,
-                backoff_factor=0.05,
-                max_retry_after_seconds=2.0,
-            ),
-        }
-        defs = dg.Definitions(assets=ALL_ASSETS, jobs=[rover_sol_job], resources=resources)
+        sources = UpstreamSources(
+            by_rover=dict(settings.sources),
+            photos_api_url=server.photos_api_url,
+            api_key="k",
+            timeout_seconds=0.5,
+            backoff_factor=0.05,
+            max_retry_after_seconds=2.0,
+        )
+        defs = build_definitions(settings, resources={"sources": sources})
         add_sols(instance, [1000])
         server.fail_next(503, count=3, match="&page=3&")
         server.fail_next(429, count=1, headers={"Retry-After": "1"}, match="&page=7&")

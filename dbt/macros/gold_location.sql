@@ -1,6 +1,8 @@
-{# Where a gold model's Parquet goes: <warehouse_root>/gold/<model>/part-0.parquet #}
+{# Where a gold model's Parquet goes: <warehouse_root>/gold/<model>/part-0.parquet.
+   dbt-duckdb pastes the location between single quotes (COPY ... TO '<location>', and the view's
+   read_parquet('<location>')), so it is returned with every ' doubled: a SQL string literal's body. #}
 {% macro gold_location(name) -%}
-{{ var('warehouse_root') }}/gold/{{ name }}/part-0.parquet
+{{ (var('warehouse_root') ~ '/gold/' ~ name ~ '/part-0.parquet') | replace("'", "''") }}
 {%- endmacro %}
 
 {# dbt's default would prefix the profile schema ("main_gold"); use the custom schema as given #}

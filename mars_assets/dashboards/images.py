@@ -159,7 +159,7 @@ def _detail_figure(s: SelectedImage) -> go.Figure:
         fig.update_xaxes(title_text="fx (cycles/pixel)", row=1, col=2, constrain="domain")
         fig.update_yaxes(title_text="fy (cycles/pixel)", row=1, col=2, scaleanchor="x2", constrain="domain")
     freq, power = st.get("radial_frequency") or [], st.get("radial_power") or []
-    pairs = [(f, p) for f, p in zip(freq, power) if f and p and p > 0]
+    pairs = [(f, p) for f, p in zip(freq, power, strict=False) if f and p and p > 0]
     if pairs:
         fig.add_scatter(
             x=[f for f, _ in pairs],

@@ -215,7 +215,8 @@ def build_traverse_dashboard(
                 _path_figure(rover, p, lg, per_sol),
                 note=(
                     f"{len(p):,} waypoints over sols {p[0]['sol'] if p else '?'}–{p[-1]['sol'] if p else '?'}"
-                    f"{f', {len(lg):,} traverse legs' if lg else ' (no traverse layer: the path joins the waypoints)'}; "
+                    + (f", {len(lg):,} traverse legs" if lg else " (no traverse layer: the path joins the waypoints)")
+                    + "; "
                     f"distance per sol from {' and '.join(sources) or 'nothing'}. Axes keep equal ground scale; "
                     "drag to zoom, double-click to reset."
                 ),

@@ -47,7 +47,8 @@ from dataclasses import dataclass
 
 from PIL import Image
 
-from mars_assets.imaging.stats import MAX_DECODE_PIXELS, ImageDecodeError, _check_radial_bins, statistics_from_bytes
+from mars_assets.imaging.decode import MAX_DECODE_PIXELS, ImageDecodeError
+from mars_assets.imaging.stats import check_radial_bins, statistics_from_bytes
 
 __all__ = [
     "DEFAULT_MIN_PARALLEL_BYTES",
@@ -200,14 +201,14 @@ def _chunks(work: Sequence[int], total_bytes: int, workers: int, max_blobs: int,
     heap = [(0, 0, c) for c in range(k)]  # (work, blobs, chunk)
     members: list[list[int]] = [[] for _ in range(k)]
     loads = [0] * k
-    for i in sorted(range(n), key=lambda i: -work[i]):
+    for i in sorted(range(n), key=work.__getitem__, reverse=True):  # stable: ties in input order
         w, m, c = heapq.heappop(heap)
         while m >= max_blobs:  # a full chunk leaves the heap; k * max_blobs >= n leaves room
             w, m, c = heapq.heappop(heap)
         members[c].append(i)
         loads[c] = w + work[i]
         heapq.heappush(heap, (loads[c], m + 1, c))
-    return [sorted(members[c]) for c in sorted(range(k), key=lambda c: -loads[c]) if members[c]]
+    return [sorted(members[c]) for c in sorted(range(k), key=loads.__getitem__, reverse=True) if members[c]]
 
 
 def _mp_context() -> multiprocessing.context.BaseContext:
@@ -236,8 +237,8 @@ class PendingStatistics:
         than ImageDecodeError, which is returned) and cancels the rest."""
         out: list = [None] * sum(len(i) for i in self._indexes)
         try:
-            for f, idx in zip(self._futures, self._indexes):
-                for i, r in zip(idx, f.result()):
+            for f, idx in zip(self._futures, self._indexes, strict=True):
+                for i, r in zip(idx, f.result(), strict=True):
                     out[i] = r
         except BaseException:
             for f in self._futures:
@@ -302,7 +303,7 @@ class ImageStatsPool:
         returned handle's ``result()`` waits for them (one result per blob, in order, as
         :meth:`statistics`). Lets a caller read and write other data while the workers
         compute (keep one batch in flight)."""
-        radial_bins = _check_radial_bins(radial_bins)
+        radial_bins = check_radial_bins(radial_bins)
         blobs = list(blobs)
         if not blobs:
             return PendingStatistics([], [])
@@ -375,7 +376,7 @@ def statistics_for_many(
         row, and concurrent.futures.process.BrokenProcessPool if a worker dies.
     """
     n_workers = _default_workers(workers)
-    radial_bins = _check_radial_bins(radial_bins)
+    radial_bins = check_radial_bins(radial_bins)
     if chunksize is not None and chunksize < 1:
         raise ValueError(f"chunksize must be >= 1, got {chunksize!r}")
     blobs = list(blobs)

@@ -366,10 +366,7 @@ def spectral_summary(src: np.ndarray, offset, nbins: int, hf_cutoff: float) -> S
     # energy is mostly the wrap-around jump at the borders (smooth images),
     # the subtraction would magnify the float32 FFT error: report None and
     # let the caller compute it directly.
-    if lap_periodic > ILL_CONDITIONED * lap_reflect:
-        lap_var = None
-    else:
-        lap_var = max(lap_reflect / n, 0.0)
+    lap_var = None if lap_periodic > ILL_CONDITIONED * lap_reflect else max(lap_reflect / n, 0.0)
 
     starts, label, weight, bin_count = _radial_runs(h, w, nbins, hf_cutoff)
     runs = np.add.reduceat(folded.reshape(-1), starts).astype(np.float64)

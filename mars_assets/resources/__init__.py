@@ -1,16 +1,8 @@
-"""Dagster resources: HTTP clients, the warehouse (local or S3 root), the landing zone."""
+"""Dagster resources: the upstream sources, image downloads, the warehouse, the landing zone, compute."""
 
-from mars_assets.resources.http import ApiError, ImageDownloader, MmgisClient, PhotosApiClient, RateLimitError
+from mars_assets.resources.downloads import NASA_IMAGE_HOSTS, ImageDownloader
 from mars_assets.resources.landing import LandingZone
-from mars_assets.resources.warehouse import Warehouse, WarehouseIOManager
+from mars_assets.resources.sources import UpstreamSources
+from mars_assets.resources.warehouse import Warehouse
 
-__all__ = [
-    "ApiError",
-    "ImageDownloader",
-    "LandingZone",
-    "MmgisClient",
-    "PhotosApiClient",
-    "RateLimitError",
-    "Warehouse",
-    "WarehouseIOManager",
-]
+__all__ = ["NASA_IMAGE_HOSTS", "ImageDownloader", "LandingZone", "UpstreamSources", "Warehouse"]

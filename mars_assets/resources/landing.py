@@ -12,7 +12,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from mars_assets.sources.snapshot import IMAGE_SUFFIXES
+from mars_assets.sources.product_ids import IMAGE_SUFFIXES
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,6 @@ cannot live on S3. Only one process may hold it read-write at a time.
 
 from __future__ import annotations
 
-import functools
 import os
 import time
 import uuid
@@ -50,50 +49,19 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 from dagster_aws.s3 import S3Resource
 
+from mars_assets.resources.s3 import (
+    WarehouseAccessError,
+    check_bucket,
+    load_httpfs,
+    s3_filesystem,
+    sql_string,
+)
+
 PART_FILE = "part-0.parquet"
 CATALOG_FILE = "warehouse.duckdb"
 PARTITION_COLUMNS = ("rover", "sol")
 #: A hidden temporary object older than this is a killed writer's leftover (write_table removes it).
 STALE_TMP_SECONDS = 3600
-
-
-def sql_string(value: str) -> str:
-    """A SQL string literal (single quotes doubled)."""
-    return "'" + str(value).replace("'", "''") + "'"
-
-
-class WarehouseAccessError(RuntimeError):
-    """The warehouse root cannot be used (one line naming the problem; never a secret)."""
-
-
-def load_httpfs(con: duckdb.DuckDBPyConnection) -> None:
-    """Load DuckDB's httpfs: the pip-installed binary (duckdb-ext-httpfs) if present, else autoload."""
-    try:
-        import duckdb_ext
-    except ImportError:  # fall back to DuckDB's own extension repository
-        con.execute("LOAD httpfs")
-        return
-    duckdb_ext.init(con)
-    con.execute("LOAD httpfs")
-
-
-@functools.lru_cache(maxsize=8)
-def _s3_filesystem(
-    key: str | None, secret: str | None, token: str | None, region: str, host: str | None, scheme: str, vhost: bool
-) -> pafs.S3FileSystem:
-    """A pyarrow S3 filesystem (thread-safe) for these settings, kept for reuse (see Warehouse._fs);
-    the secrets stay in this process's memory, as they do in the S3 client itself."""
-    return pafs.S3FileSystem(
-        access_key=key,
-        secret_key=secret,
-        session_token=token,
-        region=region,
-        endpoint_override=host,
-        scheme=scheme,
-        force_virtual_addressing=vhost,
-        connect_timeout=10,
-        request_timeout=60,
-    )
 
 
 class Warehouse(dg.ConfigurableResource):
@@ -161,14 +129,14 @@ class Warehouse(dg.ConfigurableResource):
 
     def _fs(self) -> pafs.FileSystem:
         """The pyarrow filesystem of the root. On S3 one filesystem per endpoint and credentials
-        is kept for the process (_s3_filesystem), so its connections are reused from call to call
+        is kept for the process (s3_filesystem), so its connections are reused from call to call
         instead of a new connection (and TLS handshake) for every object; credentials are looked
         up on every call, so rotated ones give a new filesystem."""
         if not self.is_s3:
             return pafs.LocalFileSystem()
         key, secret, token = self._credentials()
         host, scheme = self._endpoint()
-        return _s3_filesystem(
+        return s3_filesystem(
             key,
             secret,
             token,
@@ -207,42 +175,7 @@ class Warehouse(dg.ConfigurableResource):
             if not os.access(root, os.W_OK):
                 raise WarehouseAccessError(f"warehouse root {root} is not writable")
             return
-        import botocore.exceptions as bx
-
-        bucket, s3 = self.bucket(), self._s3()
-        endpoint = s3.endpoint_url or "AWS S3"
-        key, secret, token = self._credentials()
-        if not key:
-            raise WarehouseAccessError("no S3 credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
-        client = S3Resource(
-            endpoint_url=s3.endpoint_url,
-            region_name=s3.region_name,
-            use_ssl=s3.use_ssl,
-            verify=s3.verify,
-            max_attempts=1,
-            aws_access_key_id=key,
-            aws_secret_access_key=secret,
-            aws_session_token=token,
-        ).get_client()
-        try:
-            client.head_bucket(Bucket=bucket)
-        except bx.EndpointConnectionError:
-            raise WarehouseAccessError(f"S3 endpoint {endpoint} is unreachable") from None
-        except bx.ClientError as exc:
-            code = str(exc.response.get("Error", {}).get("Code", ""))
-            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-            if code in ("404", "NoSuchBucket") or status == 404:
-                raise WarehouseAccessError(f"S3 bucket {bucket!r} does not exist at {endpoint}") from None
-            if (
-                code in ("403", "InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "InvalidClientTokenId")
-                or status == 403
-            ):
-                raise WarehouseAccessError(
-                    f"S3 credentials were rejected for bucket {bucket!r} at {endpoint} (HTTP {status} {code})"
-                ) from None
-            raise WarehouseAccessError(f"S3 bucket {bucket!r} at {endpoint}: HTTP {status} {code}") from None
-        except bx.BotoCoreError as exc:
-            raise WarehouseAccessError(f"S3 endpoint {endpoint}: {type(exc).__name__}") from None
+        check_bucket(self._s3(), self.bucket(), self._credentials())
 
     # -- tables ------------------------------------------------------------------------
     def _replace(self, fs: pafs.FileSystem, folder: str, name: str, write) -> str:
@@ -477,48 +410,3 @@ class Warehouse(dg.ConfigurableResource):
         finally:
             con.close()
         return made
-
-
-class WarehouseIOManager(dg.ConfigurableIOManager):
-    """IO manager that stores ``pyarrow.Table`` outputs as warehouse Parquet.
-
-    Asset key ``[layer, table]`` maps to ``<root>/<layer>/<table>/``; a rover × sol
-    partition to ``rover=<rover>/sol=<sol>/part-0.parquet``. Loading an input reads the
-    upstream partition (same rover × sol) or, for an unpartitioned downstream, the whole
-    table.
-    """
-
-    warehouse: Warehouse
-
-    @staticmethod
-    def _layer_table(key: dg.AssetKey) -> tuple[str, str]:
-        if len(key.path) != 2:
-            raise ValueError(f"asset key {key.to_user_string()} is not [layer, table]")
-        return key.path[0], key.path[1]
-
-    @staticmethod
-    def _partition(context: dg.OutputContext | dg.InputContext) -> dict[str, Any] | None:
-        if not context.has_asset_partitions:
-            return None
-        keys = context.asset_partition_keys
-        if len(keys) != 1:
-            return None
-        key = keys[0]
-        if isinstance(key, dg.MultiPartitionKey):
-            return {"rover": key.keys_by_dimension["rover"], "sol": int(key.keys_by_dimension["sol"])}
-        return None
-
-    def handle_output(self, context: dg.OutputContext, obj: pa.Table) -> None:
-        if obj is None:
-            return
-        layer, table = self._layer_table(context.asset_key)
-        partition = self._partition(context)
-        if context.has_asset_partitions and partition is None:
-            raise ValueError("WarehouseIOManager writes one rover × sol partition at a time")
-        path = self.warehouse.write_table(layer, table, obj, partition)
-        context.add_output_metadata({"dagster/row_count": obj.num_rows, "path": dg.MetadataValue.path(path)})
-
-    def load_input(self, context: dg.InputContext) -> pa.Table:
-        layer, table = self._layer_table(context.asset_key)
-        partition = self._partition(context) if context.has_asset_partitions else None
-        return self.warehouse.read_table(layer, table, partition)

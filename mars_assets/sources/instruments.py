@@ -34,13 +34,12 @@ one); real instruments the v1 API never listed (e.g. Perseverance ``PIXL_MCC``,
 from __future__ import annotations
 
 import datetime as dt
-import json
 import math
-import re
 from collections.abc import Callable, Collection, Hashable, Iterable, Mapping
 from typing import Any, Literal
 
-from mars_assets.sources.photos_api import INT32_RANGE, INT64_RANGE, MAX_SOL, ResponseShapeError
+from mars_assets.sources.base import ParsedPages
+from mars_assets.sources.values import str_or_none
 
 #: Landing dates (UTC calendar day) of the rovers with JPL raw-image feeds (NASA_SOURCES §1).
 LANDING_DATES: dict[str, dt.date] = {
@@ -174,135 +173,6 @@ def earth_date_for_sol(rover: str, sol: int) -> dt.date:
     return LANDING_DATES[rover] + dt.timedelta(days=math.floor(int(sol) * SOL_SECONDS / 86400))
 
 
-# -- value coercion (the feeds put most numbers in strings) ------------------------------
-
-_INT = re.compile(r"^[+-]?\d+$")
-_PAIR = re.compile(r"^\(\s*(\d+)\s*,\s*(\d+)\s*\)$")
-_RECT = re.compile(r"^\(\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*\)$")
-
-
-def to_int(value: Any) -> int | None:
-    """``218`` / ``"218"`` / ``" 218 "`` / ``218.0`` → 218; None, ``""``, ``"null"`` → None.
-
-    Raises ValueError for anything else (``"12.5"``, ``"abc"``, True).
-    """
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        raise ValueError(f"not an integer: {value!r}")
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float):
-        if value.is_integer():
-            return int(value)
-        raise ValueError(f"not an integer: {value!r}")
-    text = str(value).strip()
-    if text in ("", "null", "None"):
-        return None
-    if len(text) <= 25 and _INT.match(text):
-        return int(text)
-    raise ValueError(f"not an integer: {str(value)[:80]!r}")
-
-
-def in_range(value: int | None, field: str, lo: int = INT64_RANGE[0], hi: int = INT64_RANGE[1]) -> int | None:
-    """``value`` unchanged when None or within ``lo..hi`` (default: int64); ValueError naming ``field`` otherwise.
-
-    Keeps every parsed number inside its silver column type (and date arithmetic finite).
-    """
-    if value is not None and not lo <= value <= hi:
-        raise ValueError(f"{field} {value} is outside {lo}..{hi}")
-    return value
-
-
-def to_sol(value: Any) -> int | None:
-    """:func:`to_int` of a sol, which must lie in ``0..MAX_SOL``; ValueError otherwise."""
-    return in_range(to_int(value), "sol", 0, MAX_SOL)
-
-
-def parse_dimension(value: Any) -> tuple[int | None, int | None]:
-    """``"(1280,960)"`` → ``(1280, 960)`` (width, height in pixels); None/``""`` → ``(None, None)``.
-
-    Also accepts a subframe rectangle ``"(x,y,w,h)"`` (→ ``(w, h)``) and a two-item list.
-    Raises ValueError for any other shape.
-    """
-    if value in (None, ""):
-        return None, None
-    if isinstance(value, (list, tuple)) and len(value) == 2:
-        pair = to_int(value[0]), to_int(value[1])
-    elif m := _PAIR.match(text := str(value).strip()):
-        pair = int(m[1]), int(m[2])
-    elif m := _RECT.match(text):
-        pair = int(m[3]), int(m[4])
-    else:
-        raise ValueError(f"not a dimension '(w,h)': {str(value)[:80]!r}")
-    return in_range(pair[0], "width", 0, INT32_RANGE[1]), in_range(pair[1], "height", 0, INT32_RANGE[1])
-
-
-def parse_utc(value: Any) -> dt.datetime | None:
-    """An ISO-8601 time (``2021-06-01T03:12:44Z``, ``...44.123Z``, ``...+00:00``) → aware UTC datetime.
-
-    A time without an offset is taken as UTC (the feeds label these fields ``_utc``).
-    None/``""`` → None. Raises ValueError for text that is not ISO-8601.
-    """
-    if value in (None, ""):
-        return None
-    text = str(value).strip()
-    if text.endswith(("Z", "z")):
-        text = text[:-1] + "+00:00"
-    parsed = dt.datetime.fromisoformat(text.replace(" ", "T", 1))
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt.UTC)
-    try:
-        return parsed.astimezone(dt.UTC)
-    except OverflowError:  # e.g. 0001-01-01T00:00+05:00 has no UTC datetime
-        raise ValueError(f"time {text[:40]!r} is out of range") from None
-
-
-def https(url: Any) -> str | None:
-    """``url`` as a string with ``http://`` upgraded to ``https://``; None/``""`` → None."""
-    if url in (None, ""):
-        return None
-    text = str(url).strip()
-    return "https://" + text[len("http://") :] if text.startswith("http://") else text
-
-
-def str_or_none(value: Any) -> str | None:
-    """``value`` as a stripped string; None/``""`` → None."""
-    if value is None:
-        return None
-    text = str(value).strip()
-    return text or None
-
-
-def decode_body(body: Any) -> Any:
-    """A response body as decoded JSON: ``bytes``/``str`` are parsed, anything else is returned as is.
-
-    Raises ``photos_api.ResponseShapeError`` for bytes/str that are not JSON.
-    """
-    if isinstance(body, (bytes, bytearray, str)):
-        try:
-            return json.loads(body)
-        except ValueError as exc:
-            raise ResponseShapeError(f"body is not JSON: {exc}") from None
-    return body
-
-
-def records_of(body: Any, key: str, what: str) -> list[Any]:
-    """The record list of a feed response: ``{key: [...]}``, or a bare list.
-
-    ``body`` may be bytes/str (parsed as JSON). Raises ResponseShapeError otherwise
-    (``what`` names the response in the message).
-    """
-    body = decode_body(body)
-    if isinstance(body, list):
-        return body
-    if isinstance(body, Mapping) and key in body:
-        if not isinstance(body[key], list):
-            raise ResponseShapeError(f"'{key}' is not a list")
-        return body[key]
-    raise ResponseShapeError(f"{what} has no '{key}' list")
-
-
 def parse_records(
     records: Iterable[Any],
     *,
@@ -326,22 +196,21 @@ def parse_records(
     rejects: list[dict[str, Any]] = []
     for i, rec in enumerate(records):
         is_obj = isinstance(rec, Mapping)
-        pid = str_or_none(rec.get("imageid")) if is_obj else None
         st = sample_type_of(rec) if is_obj else None
-
-        def reject(reason: str, filtered: bool) -> None:
-            rejects.append({"index": i, "product_id": pid, "sample_type": st, "filtered": filtered, "reason": reason})
-
+        row, reason, filtered = None, None, True
         if is_obj and (st or "").lower() not in keep:
-            reject(f"{st.lower()} filtered" if st else "sample_type missing: filtered", True)
-            continue
-        try:
-            row = parse(rec)
-        except (KeyError, TypeError, ValueError) as exc:
-            reject(f"{type(exc).__name__}: {exc}", False)
-            continue
-        if row[dedupe_key] in seen:
-            reject(duplicate_reason, True)
+            reason = f"{st.lower()} filtered" if st else "sample_type missing: filtered"
+        else:
+            try:
+                row = parse(rec)
+            except (KeyError, TypeError, ValueError) as exc:
+                reason, filtered = f"{type(exc).__name__}: {exc}", False
+            else:
+                if row[dedupe_key] in seen:
+                    reason = duplicate_reason
+        if reason is not None:
+            pid = str_or_none(rec.get("imageid")) if is_obj else None
+            rejects.append({"index": i, "product_id": pid, "sample_type": st, "filtered": filtered, "reason": reason})
             continue
         seen.add(row[dedupe_key])
         rows.append(row)
@@ -361,3 +230,14 @@ def parse_page_list(
         rows.extend(r)
         rejects.extend({**x, "page": page} for x in j)
     return rows, rejects
+
+
+def feed_result(rows: list[dict[str, Any]], rejects: list[dict[str, Any]], source: str) -> ParsedPages:
+    """A JPL feed parser's ``(rows, rejects)`` as :class:`~mars_assets.sources.base.ParsedPages`:
+    ``filtered`` rejects are counted, the others kept for quarantine (raw = the reject itself)."""
+    kept = [r for r in rejects if not r.get("filtered")]
+    return ParsedPages(
+        rows=rows,
+        rejects=[{"record_key": r.get("product_id"), "origin": source, "reason": r["reason"], "raw": r} for r in kept],
+        filtered=len(rejects) - len(kept),
+    )

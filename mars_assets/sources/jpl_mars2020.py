@@ -43,25 +43,31 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Collection, Iterable, Mapping
-from typing import Any
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
+from mars_assets.sources.base import ParsedPages, PhotoSource
+from mars_assets.sources.http import ApiResponse, PagedSource, PageView, record_ids
 from mars_assets.sources.instruments import (
-    decode_body,
     earth_date_for_sol,
-    https,
-    in_range,
+    feed_result,
     m2020_camera,
-    parse_dimension,
     parse_page_list,
     parse_records,
+)
+from mars_assets.sources.values import (
+    ResponseShapeError,
+    decode_body,
+    https,
+    in_range,
+    parse_dimension,
     parse_utc,
     records_of,
     str_or_none,
     to_int,
     to_sol,
 )
-from mars_assets.sources.photos_api import ResponseShapeError
 
 SOURCE_NAME = "jpl_mars2020"
 ROVER = "perseverance"
@@ -208,3 +214,69 @@ def parse_pages(
     return parse_page_list(
         bodies, lambda body, seen: parse_images(body, ingested_at=ingested_at, sample_types=sample_types, _seen=seen)
     )
+
+
+def _list_mode_page(resp: ApiResponse, page: int, page_size: int) -> PageView:
+    try:
+        images = images_of(resp.body)
+        total = page_info(resp.body)["total_results"]
+    except ResponseShapeError as exc:
+        raise resp.unusable(exc) from None
+    # more images than asked for: the feed ignored num/page and sent the whole sol
+    last = len(images) != page_size or (total is not None and (page + 1) * page_size >= total)
+    return PageView(record_ids(images, "imageid"), last=last)
+
+
+@dataclass
+class JplMars2020Source(PagedSource, PhotoSource):
+    """Perseverance raw images: ``{base_url}?feed=raw_images&category=mars2020&feedtype=json``.
+
+    ``page_size=0`` (default) fetches a sol in one ``&sol=N`` request (the whole sol, ~20 s
+    upstream); ``page_size>0`` pages it in list mode ``&sol=N&num={page_size}&page=P&order=sol
+    desc`` (P 0-based), stopping at a short page, at ``total_results``, or at a page longer
+    than asked for (the feed ignored paging: that page is the whole sol). ``max_pages``:
+    safety stop; ``repeat_retries``: requests again of a repeating page.
+    """
+
+    name: ClassVar[str] = SOURCE_NAME
+    rovers: ClassVar[frozenset[str]] = frozenset({ROVER})
+
+    base_url: str = FEED_URL
+    page_size: int = 0
+
+    def get(self, **params: Any) -> ApiResponse:
+        """GET the feed with its fixed parameters plus ``params``. Raises ApiError / RateLimitError."""
+        return self.request(self.base_url, {**FEED_PARAMS, **params})
+
+    def fetch_sol(self, rover: str, sol: int) -> list[ApiResponse]:
+        """Every response of sol ``sol``, in order (one response when ``page_size`` is 0).
+
+        Raises RuntimeError past ``max_pages``; ApiError / RateLimitError (a repeating page:
+        :func:`mars_assets.sources.http.fetch_pages`).
+        """
+        if self.page_size <= 0:
+            return [self.get(sol=int(sol))]
+        return self.paged(
+            lambda page: self.get(sol=int(sol), num=self.page_size, page=page, order="sol desc"),
+            lambda resp, page: _list_mode_page(resp, page, self.page_size),
+            first=0,
+            what=f"{rover} sol {sol}",
+        )
+
+    @staticmethod
+    def parse_pages(bodies: Sequence[tuple[str, Any]], *, ingested_at: dt.datetime) -> ParsedPages:
+        """Feed responses → full-frame rows; thumbnails and repeats are counted, malformed images rejected."""
+        rows, rejects = parse_pages([body for _name, body in bodies], ingested_at=ingested_at)
+        return feed_result(rows, rejects, SOURCE_NAME)
+
+    def latest(self) -> ApiResponse:
+        """The ``&latest=true`` response verbatim (``{latest_sol, latest_sols, new_count, ...}``)."""
+        return self.get(latest="true")
+
+    def latest_sol(self, rover: str = ROVER) -> int:
+        """The feed's ``latest_sol``. Raises ApiError when the body has none (or on HTTP errors)."""
+        resp = self.latest()
+        try:
+            return parse_latest_sol(resp.body)
+        except ResponseShapeError as exc:
+            raise resp.unusable(exc) from None

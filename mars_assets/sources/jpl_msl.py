@@ -40,27 +40,33 @@ Everything here is pure.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import PurePosixPath
-from typing import Any
+from typing import Any, ClassVar
 
+from mars_assets.sources.base import ParsedPages, PhotoSource
+from mars_assets.sources.http import ApiResponse, PagedSource, PageView, record_ids
 from mars_assets.sources.instruments import (
     MslCameraNames,
-    decode_body,
     earth_date_for_sol,
-    https,
-    in_range,
+    feed_result,
     msl_camera,
-    parse_dimension,
     parse_page_list,
     parse_records,
+)
+from mars_assets.sources.values import (
+    ResponseShapeError,
+    decode_body,
+    https,
+    in_range,
+    parse_dimension,
     parse_utc,
     records_of,
     str_or_none,
     to_int,
     to_sol,
 )
-from mars_assets.sources.photos_api import ResponseShapeError
 
 SOURCE_NAME = "jpl_msl"
 ROVER = "curiosity"
@@ -213,10 +219,6 @@ def parse_items(
     )
 
 
-#: Same as :func:`parse_items`, named like ``jpl_mars2020.parse_images``.
-parse_images = parse_items
-
-
 def parse_pages(
     bodies: Iterable[Any],
     *,
@@ -232,3 +234,68 @@ def parse_pages(
             body, ingested_at=ingested_at, sample_types=sample_types, camera_names=camera_names, _seen=seen
         ),
     )
+
+
+def _msl_page(resp: ApiResponse, per_page: int) -> PageView:
+    try:
+        items = items_of(resp.body)
+        more = page_info(resp.body)["more"]
+    except ResponseShapeError as exc:
+        raise resp.unusable(exc) from None
+    if more is None:  # no ``more`` field: a short page ends the sol
+        more = len(items) >= per_page
+    return PageView(record_ids(items, "id"), last=not more or not items)
+
+
+@dataclass
+class JplMslSource(PagedSource, PhotoSource):
+    """Curiosity raw images: ``{base_url}?order=...&per_page=N&page=P&condition_1=msl:mission``
+    ``&condition_2={sol}:sol:in``.
+
+    ``per_page`` 1..1000 (upstream maximum), ``page`` 0-based, paging until ``more`` is false
+    (a page with ``more: true`` but no items ends it too). ``max_pages``: safety stop;
+    ``repeat_retries``: requests again of a repeating page.
+    """
+
+    name: ClassVar[str] = SOURCE_NAME
+    rovers: ClassVar[frozenset[str]] = frozenset({ROVER})
+
+    base_url: str = FEED_URL
+    per_page: int = 200
+
+    def _params(self, page: int, per_page: int, sol: int | None) -> dict[str, Any]:
+        if not 1 <= per_page <= MAX_PER_PAGE:
+            raise ValueError(f"per_page must be 1..{MAX_PER_PAGE}, not {per_page}")
+        params: dict[str, Any] = {"order": ORDER, "per_page": per_page, "page": page, "condition_1": MISSION_CONDITION}
+        if sol is not None:
+            params["condition_2"] = sol_condition(sol)
+        return params
+
+    def fetch_sol(self, rover: str, sol: int) -> list[ApiResponse]:
+        """Every page of sol ``sol`` in order. Raises ValueError for a bad ``per_page``,
+        RuntimeError past ``max_pages``, ApiError / RateLimitError (a repeating page:
+        :func:`mars_assets.sources.http.fetch_pages`)."""
+        return self.paged(
+            lambda page: self.request(self.base_url, self._params(page, self.per_page, int(sol))),
+            lambda resp, _page: _msl_page(resp, self.per_page),
+            first=0,
+            what=f"{rover} sol {sol}",
+        )
+
+    @staticmethod
+    def parse_pages(bodies: Sequence[tuple[str, Any]], *, ingested_at: dt.datetime) -> ParsedPages:
+        """raw_image_items pages → full-frame rows; thumbnails and repeats counted, malformed items rejected."""
+        rows, rejects = parse_pages([body for _name, body in bodies], ingested_at=ingested_at)
+        return feed_result(rows, rejects, SOURCE_NAME)
+
+    def latest(self) -> ApiResponse:
+        """The newest item (``per_page=1&page=0``, ordered by sol desc, no sol condition), verbatim."""
+        return self.request(self.base_url, self._params(0, 1, None))
+
+    def latest_sol(self, rover: str = ROVER) -> int:
+        """The sol of the newest Curiosity image. Raises ApiError when the feed returns no item."""
+        resp = self.latest()
+        try:
+            return parse_latest_sol(resp.body)
+        except ResponseShapeError as exc:
+            raise resp.unusable(exc) from None

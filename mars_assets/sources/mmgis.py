@@ -1,4 +1,4 @@
-"""NASA MMGIS rover localizations (waypoints) as GeoJSON.
+"""NASA MMGIS rover localizations (waypoints) and traverses as GeoJSON: the adapter and its parsers.
 
 Served at ``https://mars.nasa.gov/mmgis-maps/{M20|MSL}/Layers/json/{M20|MSL}_waypoints.json``
 (see ``shared/docs/NASA_SOURCES.md`` §3). A FeatureCollection of Points ``[lon, lat,
@@ -14,10 +14,12 @@ length (m), SCLK_START, SCLK_END; a sol can have several legs. See :func:`parse_
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
-from mars_assets.sources.photos_api import MAX_SOL, ResponseShapeError, optional_text, shown, strict_int
+from mars_assets.sources.http import ApiResponse, HttpSource, checked
+from mars_assets.sources.values import MAX_SOL, ResponseShapeError, optional_text, shown, strict_int
 
 #: MMGIS mission code of each rover that has an MMGIS map.
 MMGIS_MISSIONS: dict[str, str] = {"perseverance": "M20", "curiosity": "MSL"}
@@ -113,7 +115,7 @@ def parse_waypoints(rover: str, body: Mapping[str, Any]) -> tuple[list[dict], li
 
 
 def traverse_path(mission: str) -> str:
-    """Path of a mission's traverse layer below the MMGIS base URL: ``/{mission}/Layers/json/{mission}_traverse.json``."""
+    """Path of a mission's traverse layer below the MMGIS base URL."""
     return f"/{mission}/Layers/json/{mission}_traverse.json"
 
 
@@ -202,3 +204,32 @@ def parse_traverse(rover: str, body: Mapping[str, Any]) -> tuple[list[dict], lis
                 {"feature_index": i, "sol": props.get("sol") if isinstance(props, Mapping) else None, "reason": reason}
             )
     return rows, rejects
+
+
+#: The layers of each mission, in fetch order: (layer name, path below the MMGIS base URL).
+LAYERS: tuple[tuple[str, Callable[[str], str]], ...] = (("waypoints", waypoints_path), ("traverse", traverse_path))
+
+
+@dataclass
+class MmgisSource(HttpSource):
+    """NASA MMGIS map layers: ``{base_url}/{M20|MSL}/Layers/json/{M20|MSL}_{waypoints|traverse}.json``.
+
+    Keyless; not paged (one GeoJSON document a layer); only Perseverance and Curiosity have
+    MMGIS maps. Parse the bodies with :func:`parse_waypoints` and :func:`parse_traverse`.
+    """
+
+    name: ClassVar[str] = "mmgis"
+    rovers: ClassVar[frozenset[str]] = frozenset(MMGIS_MISSIONS)
+
+    base_url: str = "https://mars.nasa.gov/mmgis-maps"
+    retries: int = 3
+
+    def get(self, path: str) -> ApiResponse:
+        """GET a layer; raises ApiError on a non-2xx answer, a connection failure, or a body
+        that is not a GeoJSON object with a ``features`` list (an HTML page served with 200)."""
+        return checked(self.request(self.base_url.rstrip("/") + path), features_of)
+
+    def layer_paths(self, rover: str) -> list[tuple[str, str]]:
+        """``(layer, path)`` of the rover's layers (empty for a rover without an MMGIS map)."""
+        mission = MMGIS_MISSIONS.get(rover)
+        return [(layer, path(mission)) for layer, path in LAYERS] if mission else []

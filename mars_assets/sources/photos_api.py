@@ -1,4 +1,4 @@
-"""The NASA Mars Rover Photos API v1 (and v1-compatible mirrors): response parsing.
+"""The NASA Mars Rover Photos API v1 (and v1-compatible mirrors): the adapter and its parsers.
 
 Routes and fields: https://github.com/corincerami/mars-photo-api (archived 2025-10) and
 ``shared/docs/NASA_SOURCES.md``. The embedded ``rover`` object has been served in two
@@ -6,104 +6,35 @@ forms — long ``{id, name, landing_date, launch_date, status, max_sol, max_date
 total_photos, cameras}`` and short ``{id, name, landing_date, launch_date, status}`` —
 so every field beyond the short form is optional here.
 
-Everything in this module is pure: it takes decoded JSON and returns plain dicts whose
-keys are the silver columns.
+The parsers take decoded JSON and return plain dicts whose keys are the silver columns;
+:class:`PhotosApiSource` fetches verbatim pages over :mod:`mars_assets.sources.http`. Pure.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import math
-import re
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
+from mars_assets.sources.base import ParsedPages, PhotoSource
+from mars_assets.sources.http import ApiResponse, PagedSource, PageView, checked, record_ids
 from mars_assets.sources.product_ids import parse_product_id
+from mars_assets.sources.values import (
+    INT32_RANGE,
+    MAX_SOL,
+    MissingFieldError,
+    ResponseShapeError,
+    https,
+    optional_text,
+    parse_date,
+    shown,
+    strict_int,
+)
 
 SOURCE_NAME = "photos_api_v1"
-
-
-class ResponseShapeError(ValueError):
-    """A response does not have the documented shape (the message names what is wrong)."""
-
-
-class MissingFieldError(ResponseShapeError, KeyError):
-    """A required field is absent or null. A ResponseShapeError, and a KeyError as a dict
-    lookup of the field would have raised; ``str()`` is the plain message."""
-
-    __str__ = ValueError.__str__
-
-
-#: Largest sol accepted anywhere (a century of a mission is about 35,500 sols). Bounding
-#: sols keeps every typed value inside its silver column and date arithmetic finite.
-MAX_SOL = 100_000
-INT32_RANGE = (-(2**31), 2**31 - 1)
-INT64_RANGE = (-(2**63), 2**63 - 1)
-_INT_TEXT = re.compile(r"^[+-]?\d{1,25}$")
-
-
-def shown(value: Any, limit: int = 80) -> str:
-    """``repr(value)`` cut to ``limit`` characters, for error messages about untrusted input."""
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def strict_int(
-    value: Any, field: str, *, lo: int = INT64_RANGE[0], hi: int = INT64_RANGE[1], required: bool = True
-) -> int | None:
-    """``value`` as an int within ``lo..hi``: an int, an integral finite float or a string of digits.
-
-    ``None`` (or ``""``) gives None, or MissingFieldError when ``required``. Raises
-    ResponseShapeError naming ``field`` for anything else (booleans, ``1.5``, ``"abc"``,
-    NaN, infinity, a value out of range), so every typed value fits its silver column.
-    """
-    if value is None or value == "":
-        if required:
-            raise MissingFieldError(f"no {field}")
-        return None
-    if isinstance(value, bool):
-        raise ResponseShapeError(f"{field} {shown(value)} is not an integer")
-    if isinstance(value, int):
-        number = value
-    elif isinstance(value, float):
-        if not math.isfinite(value) or not value.is_integer():
-            raise ResponseShapeError(f"{field} {shown(value)} is not an integer")
-        number = int(value)
-    elif isinstance(value, str) and _INT_TEXT.match(value.strip()):
-        number = int(value.strip())
-    else:
-        raise ResponseShapeError(f"{field} {shown(value)} is not an integer")
-    if not lo <= number <= hi:
-        raise ResponseShapeError(f"{field} {shown(number)} is outside {lo}..{hi}")
-    return number
-
-
-def optional_text(value: Any, field: str) -> str | None:
-    """A string field: None/``""`` give None; numbers become their text; containers raise ResponseShapeError."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, str):
-        return value
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return str(value)
-    raise ResponseShapeError(f"{field} is {type(value).__name__}, not a string")
-
-
-def _date(value: Any, field: str = "date") -> dt.date | None:
-    if value in (None, ""):
-        return None
-    if not isinstance(value, str):
-        raise ResponseShapeError(f"{field} {shown(value)} is not an ISO date")
-    try:
-        return dt.date.fromisoformat(value[:10])
-    except ValueError:
-        raise ResponseShapeError(f"{field} {shown(value)} is not an ISO date") from None
-
-
-def https_url(url: str) -> str:
-    """``img_src`` with ``http://`` upgraded to ``https://`` (NASA answers http with a 301)."""
-    return "https://" + url[len("http://") :] if url.startswith("http://") else url
+DEFAULT_URL = "https://api.nasa.gov/mars-photos/api/v1"
 
 
 def parse_rover(obj: Mapping[str, Any]) -> dict[str, Any]:
@@ -133,11 +64,11 @@ def parse_rover(obj: Mapping[str, Any]) -> dict[str, Any]:
         "rover": obj["name"].strip().lower(),
         "rover_id": strict_int(obj.get("id"), "rover id", lo=INT32_RANGE[0], hi=INT32_RANGE[1], required=False),
         "rover_name": obj["name"],
-        "landing_date": _date(obj.get("landing_date"), "landing_date"),
-        "launch_date": _date(obj.get("launch_date"), "launch_date"),
+        "landing_date": parse_date(obj.get("landing_date"), "landing_date"),
+        "launch_date": parse_date(obj.get("launch_date"), "launch_date"),
         "status": optional_text(obj.get("status"), "status"),
         "max_sol": strict_int(obj.get("max_sol"), "max_sol", lo=0, hi=MAX_SOL, required=False),
-        "max_date": _date(obj.get("max_date"), "max_date"),
+        "max_date": parse_date(obj.get("max_date"), "max_date"),
         "total_photos": strict_int(obj.get("total_photos"), "total_photos", lo=0, required=False),
         "cameras": cameras,
     }
@@ -180,7 +111,7 @@ def _img_src(value: Any) -> str:
         raise MissingFieldError("photo has no img_src")
     if not isinstance(value, str):
         raise ResponseShapeError(f"img_src is {type(value).__name__}, not a string")
-    url = https_url(value.strip())
+    url = https(value)
     try:
         parts = urlsplit(url)
         ok = parts.scheme == "https" and bool(parts.hostname)
@@ -232,7 +163,7 @@ def parse_photo(obj: Mapping[str, Any], *, ingested_at: dt.datetime) -> dict[str
         "photo_id": strict_int(obj.get("id"), "id"),
         "rover": rover_name.lower() if rover_name else None,
         "sol": strict_int(obj.get("sol"), "sol", lo=0, hi=MAX_SOL),
-        "earth_date": _date(obj.get("earth_date"), "earth_date"),
+        "earth_date": parse_date(obj.get("earth_date"), "earth_date"),
         "camera": camera_name,
         "camera_id": strict_int(camera.get("id"), "camera id", lo=INT32_RANGE[0], hi=INT32_RANGE[1], required=False),
         "camera_full_name": optional_text(camera.get("full_name"), "camera full_name"),
@@ -283,7 +214,7 @@ def parse_manifest(body: Mapping[str, Any]) -> tuple[dict[str, Any], list[dict[s
                 {
                     "rover": rover["rover"],
                     "sol": strict_int(e.get("sol"), "sol", lo=0, hi=MAX_SOL),
-                    "earth_date": _date(e.get("earth_date"), "earth_date"),
+                    "earth_date": parse_date(e.get("earth_date"), "earth_date"),
                     "total_photos": strict_int(e.get("total_photos"), "total_photos", lo=0),
                     "cameras": sorted(optional_text(c, "camera") or "" for c in cameras or []),
                 }
@@ -311,3 +242,89 @@ def sort_for_paging(photos: Iterable[Mapping[str, Any]]) -> list[Mapping[str, An
         return (0, typed[0] or 0, typed[1]) if typed[1] is not None else (1, 0, 0)
 
     return sorted(photos, key=key)
+
+
+def _v1_page(resp: ApiResponse, page_size: int) -> PageView:
+    try:
+        photos = photos_of(resp.json())
+    except ResponseShapeError as exc:
+        raise resp.unusable(exc) from None
+    return PageView(record_ids(photos, "id"), last=len(photos) < page_size)
+
+
+@dataclass
+class PhotosApiSource(PagedSource, PhotoSource):
+    """The Mars Rover Photos API v1 or a v1-compatible mirror (every rover).
+
+    The v1 API at api.nasa.gov was retired in October 2025; ``base_url`` points at a mirror
+    or at the snapshot replay server. ``api_key`` (``NASA_API_KEY``; ``DEMO_KEY``: 30
+    requests an hour, 50 a day per IP) travels in the ``api_key`` query parameter and is
+    never shown. ``page_size``: photos a page (the API's default is 25); ``max_pages``:
+    safety stop of a sol's paging; ``repeat_retries``: requests again of a repeating page.
+    """
+
+    name: ClassVar[str] = SOURCE_NAME
+    rovers: ClassVar[frozenset[str]] = frozenset({"curiosity", "opportunity", "perseverance", "spirit"})
+
+    base_url: str = DEFAULT_URL
+    api_key: str = "DEMO_KEY"
+    timeout_seconds: float = 30.0
+    page_size: int = 25
+    max_pages: int = 2000
+
+    def get(self, path: str, **params: Any) -> ApiResponse:
+        """GET ``base_url + path`` with ``params`` (and the key). Raises ApiError / RateLimitError."""
+        return self.request(self.base_url.rstrip("/") + path, params, secret={"api_key": self.api_key})
+
+    def rovers_listing(self) -> ApiResponse:
+        """``GET /rovers``, checked to parse (ApiError saying why when it does not)."""
+        return checked(self.get("/rovers"), parse_rovers_listing)
+
+    def manifest(self, rover: str) -> ApiResponse:
+        """``GET /manifests/{rover}``, checked to parse (ApiError saying why when it does not)."""
+        return checked(self.get(f"/manifests/{rover}"), parse_manifest)
+
+    def fetch_sol(self, rover: str, sol: int) -> list[ApiResponse]:
+        """Every page of ``/rovers/{rover}/photos?sol={sol}``, paging until a short page.
+
+        The API gives no totals; a page with fewer than ``page_size`` photos is the last.
+        Every page is checked before it is kept: a body that is not JSON (an HTML error page
+        served with 200, say) or has no ``photos`` list raises ApiError naming the page, so
+        bronze is never replaced by an unusable answer. A repeating page follows the rule of
+        :func:`mars_assets.sources.http.fetch_pages`. Raises ApiError for an unknown rover
+        (HTTP 400) and RuntimeError past ``max_pages``.
+        """
+        return self.paged(
+            lambda page: self.get(f"/rovers/{rover}/photos", sol=int(sol), page=page, per_page=self.page_size),
+            lambda resp, _page: _v1_page(resp, self.page_size),
+            first=1,
+            what=f"{rover} sol {sol}",
+        )
+
+    @staticmethod
+    def parse_pages(bodies: Sequence[tuple[str, Any]], *, ingested_at: dt.datetime) -> ParsedPages:
+        """v1 ``photos`` pages → rows; a photo that cannot be typed is a reject with its reason."""
+        out = ParsedPages()
+        for name, body in bodies:
+            for obj in photos_of(body):
+                try:
+                    out.rows.append(parse_photo(obj, ingested_at=ingested_at))
+                except (KeyError, TypeError, ValueError) as exc:
+                    key = str(obj.get("id")) if isinstance(obj, Mapping) else None
+                    out.rejects.append(
+                        {"record_key": key, "origin": name, "reason": f"{type(exc).__name__}: {exc}", "raw": obj}
+                    )
+        return out
+
+    def manifest_totals(self, rover: str) -> dict[int, int]:
+        """``{sol: total_photos}`` of the rover's manifest. Raises ApiError."""
+        _rover, entries = parse_manifest(self.manifest(rover).json())
+        return {e["sol"]: e["total_photos"] for e in entries}
+
+    def latest_sol(self, rover: str) -> int:
+        """``max_sol`` of the rover's manifest. Raises ApiError (also when the manifest has none)."""
+        resp = self.manifest(rover)
+        latest = parse_manifest(resp.json())[0]["max_sol"]
+        if latest is None:
+            raise resp.unusable("manifest has no max_sol")
+        return latest

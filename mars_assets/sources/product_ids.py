@@ -23,6 +23,9 @@ import re
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
+#: File suffixes of raw rover images (lower case), in the landing zone and in a snapshot's ``images/``.
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".gif", ".bmp", ".webp"}
+
 
 @dataclass(frozen=True)
 class ProductId:

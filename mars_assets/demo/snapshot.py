@@ -1,25 +1,6 @@
-"""A recorded snapshot of NASA data: a folder laid out like the shipped one.
-
-Layout (any folder in this shape works, chosen with ``--archive DIR`` or ``MARS_ARCHIVE``)::
-
-    api/photos/{rover}_sol{NNNN}[_anything].json   GET /rovers/{rover}/photos?sol=N bodies
-    api/manifests/{rover}_manifest_{date}.json     GET /manifests/{rover} bodies
-    api/rovers_{date}.json                         GET /rovers bodies
-    images/**/{product id}.{jpg,png,...}           raw rover images named by JPL product id
-    traverse/{M20|MSL}_waypoints*.geojson          MMGIS waypoints layers
-    traverse/{M20|MSL}_traverse*.geojson           MMGIS traverse layers (drive legs)
-    jpl/mars2020/sol{NNNN}[anything].json          Perseverance feed images of sol N
-    jpl/msl/sol{NNNN}[anything].json               Curiosity raw_image_items of sol N
-
-A ``jpl/`` file is a list of image objects exactly as the feed returns them, or an object
-``{"images": [...]}`` / ``{"items": [...]}`` (other keys ignored); several files of one sol
-are merged (duplicates by imageid for mars2020, by id for msl, dropped). A top-level
-``"_fixture_note"`` key (how a hand-built fixture says so; JSON has no comments) is never
-served: :meth:`Snapshot.layer` strips it from layers, and feed answers are rebuilt from
-the image objects.
-
-The project ships one (``mars_assets/snapshot``, see its PROVENANCE.md; image credit
-NASA/JPL-Caltech, Mastcam/MAHLI NASA/JPL-Caltech/MSSS).
+"""Reads a recorded NASA snapshot folder for the replay server: the shipped ``mars_assets/snapshot``
+(see its PROVENANCE.md; image credit NASA/JPL-Caltech, Mastcam/MAHLI NASA/JPL-Caltech/MSSS) or any
+folder laid out like it (:class:`Snapshot`).
 """
 
 from __future__ import annotations
@@ -32,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".gif", ".bmp", ".webp"}
+from mars_assets.sources.product_ids import IMAGE_SUFFIXES
 
 _PHOTOS = re.compile(r"^(?P<rover>[a-z]+)_sol(?P<sol>\d+)(?:_.*)?\.json$", re.I)
 _MANIFEST = re.compile(r"^(?P<rover>[a-z]+)_manifest_(?P<date>[\d-]+)\.json$", re.I)
@@ -65,7 +46,26 @@ class ArchiveLayoutError(ValueError):
 
 @dataclass
 class Snapshot:
-    """An index of one snapshot folder (files are read lazily)."""
+    """An index of one snapshot folder (files are read lazily).
+
+    Layout (any folder in this shape works, chosen with ``--archive DIR`` or ``MARS_ARCHIVE``)::
+
+        api/photos/{rover}_sol{NNNN}[_anything].json   GET /rovers/{rover}/photos?sol=N bodies
+        api/manifests/{rover}_manifest_{date}.json     GET /manifests/{rover} bodies
+        api/rovers_{date}.json                         GET /rovers bodies
+        images/**/{product id}.{jpg,png,...}           raw rover images named by JPL product id
+        traverse/{M20|MSL}_waypoints*.geojson          MMGIS waypoints layers
+        traverse/{M20|MSL}_traverse*.geojson           MMGIS traverse layers (drive legs)
+        jpl/mars2020/sol{NNNN}[anything].json          Perseverance feed images of sol N
+        jpl/msl/sol{NNNN}[anything].json               Curiosity raw_image_items of sol N
+
+    A ``jpl/`` file is a list of image objects exactly as the feed returns them, or an object
+    ``{"images": [...]}`` / ``{"items": [...]}`` (other keys ignored); several files of one sol
+    are merged (duplicates by imageid for mars2020, by id for msl, dropped). A top-level
+    ``"_fixture_note"`` key (how a hand-built fixture says so; JSON has no comments) is never
+    served: :meth:`Snapshot.layer` strips it from layers, and feed answers are rebuilt from
+    the image objects.
+    """
 
     root: Path
     photo_files: dict[tuple[str, int], list[Path]] = field(default_factory=dict)

@@ -1,6 +1,6 @@
-"""Dashboards: self-contained plotly HTML pages written to ``<root>/dashboards/<name>/index.html``.
+"""Dashboard assets' helpers: read the inputs, publish a page, describe it in metadata.
 
-Four assets in the group ``dashboards``, each reading gold/silver through the
+The four dashboard assets (mars_assets/defs/dashboards/) each read gold/silver through the
 :class:`~mars_assets.resources.Warehouse` (a folder or S3) and writing one page with
 ``Warehouse.write_objects``: mission, traverse, images, data health. The pages embed
 plotly.js and open with no network. Each materialization records the input row counts and
@@ -17,15 +17,11 @@ import pyarrow as pa
 from mars_assets.dashboards import (
     Dashboard,
     SelectedImage,
-    build_health_dashboard,
-    build_images_dashboard,
-    build_mission_dashboard,
-    build_traverse_dashboard,
     select_images,
     thumbnail_data_uri,
 )
+from mars_assets.defs.automation.conditions import EAGER_OVER_PARTITIONS
 from mars_assets.imaging import decode_image, log_magnitude_spectrum
-from mars_assets.partitions import EAGER_OVER_PARTITIONS
 from mars_assets.resources import Warehouse
 
 GROUP = "dashboards"
@@ -37,7 +33,7 @@ SPECTRUM_SIZE = 96
 CHECK_HISTORY = 2000
 
 
-def _read(warehouse: Warehouse, layer: str, table: str) -> pa.Table | None:
+def read_or_none(warehouse: Warehouse, layer: str, table: str) -> pa.Table | None:
     return warehouse.read_table(layer, table) if warehouse.has_table(layer, table) else None
 
 
@@ -58,7 +54,7 @@ def camera_sols(warehouse: Warehouse) -> pa.Table | None:
         ).fetch_arrow_table()
 
 
-def _input_metadata(inputs: Mapping[str, pa.Table | None]) -> dict[str, dg.MetadataValue]:
+def input_metadata(inputs: Mapping[str, pa.Table | None]) -> dict[str, dg.MetadataValue]:
     """Row counts (``rows <layer>.<table>``) and an ``inputs`` markdown table with the columns."""
     meta: dict[str, dg.MetadataValue] = {}
     lines = ["| input | rows | columns |", "|---|---:|---|"]
@@ -71,7 +67,7 @@ def _input_metadata(inputs: Mapping[str, pa.Table | None]) -> dict[str, dg.Metad
     return meta
 
 
-def _publish(
+def publish(
     warehouse: Warehouse,
     dashboard: Dashboard,
     inputs: Mapping[str, pa.Table | None],
@@ -88,13 +84,14 @@ def _publish(
             "bytes": dg.MetadataValue.int(len(data)),
             "charts": dg.MetadataValue.int(dashboard.charts),
             "preview": dg.MetadataValue.md(dashboard.preview_markdown()),
-            **_input_metadata(inputs),
+            **input_metadata(inputs),
             **(extra or {}),
         }
     )
 
 
-def _asset(name: str, deps: Iterable[tuple[str, str]], description: str):
+def dashboard_asset(name: str, deps: Iterable[tuple[str, str]], description: str):
+    """``@dg.asset`` of the dashboard ``dashboards/<name>`` (its page: ``dashboards/<name>/index.html``)."""
     return dg.asset(
         key=["dashboards", name],
         group_name=GROUP,
@@ -103,56 +100,6 @@ def _asset(name: str, deps: Iterable[tuple[str, str]], description: str):
         deps=[dg.AssetKey(list(d)) for d in deps],
         description=description,
     )
-
-
-@_asset(
-    "mission_dashboard",
-    [
-        ("gold", "mission_summary"),
-        ("gold", "camera_usage"),
-        ("gold", "sol_activity"),
-        ("gold", "photo_gaps"),
-        ("silver", "photos"),
-    ],
-    "dashboards/mission/index.html: photos per sol (manifest and warehouse), mission length, camera usage "
-    "shares, photos per camera and sol, cumulative distance; rover dropdowns, camera legends.",
-)
-def mission_dashboard(warehouse: Warehouse) -> dg.MaterializeResult:
-    inputs = {
-        "gold.mission_summary": _read(warehouse, "gold", "mission_summary"),
-        "gold.camera_usage": _read(warehouse, "gold", "camera_usage"),
-        "gold.sol_activity": _read(warehouse, "gold", "sol_activity"),
-        "gold.photo_gaps": _read(warehouse, "gold", "photo_gaps"),
-        "silver.photos by camera and sol": camera_sols(warehouse),
-    }
-    page = build_mission_dashboard(
-        mission_summary=inputs["gold.mission_summary"],
-        camera_usage=inputs["gold.camera_usage"],
-        sol_activity=inputs["gold.sol_activity"],
-        photo_gaps=inputs["gold.photo_gaps"],
-        camera_sols=inputs["silver.photos by camera and sol"],
-    )
-    return _publish(warehouse, page, inputs)
-
-
-@_asset(
-    "traverse_dashboard",
-    [("silver", "waypoints"), ("silver", "traverse"), ("gold", "sol_activity")],
-    "dashboards/traverse/index.html: each rover's path (lon/lat) from MMGIS waypoints and traverse legs, "
-    "coloured by sol, beside its distance per sol.",
-)
-def traverse_dashboard(warehouse: Warehouse) -> dg.MaterializeResult:
-    inputs = {
-        "silver.waypoints": _read(warehouse, "silver", "waypoints"),
-        "silver.traverse": _read(warehouse, "silver", "traverse"),
-        "gold.sol_activity": _read(warehouse, "gold", "sol_activity"),
-    }
-    page = build_traverse_dashboard(
-        waypoints=inputs["silver.waypoints"],
-        traverse=inputs["silver.traverse"],
-        sol_activity=inputs["gold.sol_activity"],
-    )
-    return _publish(warehouse, page, inputs)
 
 
 def selected_images(
@@ -175,25 +122,6 @@ def selected_images(
             pass
         out.append(SelectedImage(labels=labels, stats=row, spectrum=spectrum, thumbnail=thumb))
     return out
-
-
-@_asset(
-    "images_dashboard",
-    [("silver", "image_stats"), ("gold", "image_stats_daily")],
-    "dashboards/images/index.html: the extreme images by brightness, sharpness and spectral slope with "
-    "thumbnail, RGB histograms, log-magnitude and radial power spectra; per-camera trends over sols.",
-)
-def images_dashboard(warehouse: Warehouse) -> dg.MaterializeResult:
-    inputs = {
-        "silver.image_stats": _read(warehouse, "silver", "image_stats"),
-        "gold.image_stats_daily": _read(warehouse, "gold", "image_stats_daily"),
-    }
-    picks = selected_images(warehouse, inputs["silver.image_stats"])
-    page = build_images_dashboard(
-        image_stats=inputs["silver.image_stats"], image_stats_daily=inputs["gold.image_stats_daily"], selected=picks
-    )
-    shown = ", ".join(f"{p.stats['image_id']} ({'/'.join(p.labels)})" for p in picks)
-    return _publish(warehouse, page, inputs, {"selected images": dg.MetadataValue.text(shown or "none")})
 
 
 def check_results(instance: dg.DagsterInstance, check_keys: Iterable[dg.AssetCheckKey]) -> list[dict]:
@@ -245,44 +173,3 @@ def all_check_keys(context: dg.AssetExecutionContext) -> set[dg.AssetCheckKey]:
     graph it was cut from (``source_asset_graph``) holds every asset's checks."""
     graph = context.job_def.asset_layer.asset_graph
     return set(getattr(graph, "source_asset_graph", graph).asset_check_keys)
-
-
-@_asset(
-    "data_health_dashboard",
-    [
-        ("gold", "photo_gaps"),
-        ("silver", "photo_quarantine"),
-        ("silver", "image_quarantine"),
-        ("silver", "landing_files"),
-    ],
-    "dashboards/data_health/index.html: manifest sols by gap status, quarantined inputs with reasons "
-    "(silver *_quarantine tables and quarantined landing files), latest asset-check results.",
-)
-def data_health_dashboard(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
-    inputs = {
-        "gold.photo_gaps": _read(warehouse, "gold", "photo_gaps"),
-        "silver.photo_quarantine": _read(warehouse, "silver", "photo_quarantine"),
-        "silver.image_quarantine": _read(warehouse, "silver", "image_quarantine"),
-        "silver.landing_files": _read(warehouse, "silver", "landing_files"),
-    }
-    try:
-        checks: list[dict] | None = check_results(context.instance, all_check_keys(context))
-    except Exception as exc:  # the page is still useful without them
-        context.log.warning(f"asset check results not available: {exc!r}")
-        checks = None
-    page = build_health_dashboard(
-        photo_gaps=inputs["gold.photo_gaps"],
-        photo_quarantine=inputs["silver.photo_quarantine"],
-        image_quarantine=inputs["silver.image_quarantine"],
-        landing_files=inputs["silver.landing_files"],
-        check_results=checks,
-    )
-    extra = {
-        "asset checks": dg.MetadataValue.int(len(checks) if checks is not None else 0),
-        "asset checks failing": dg.MetadataValue.int(sum(c["latest"] == "failed" for c in checks or [])),
-    }
-    return _publish(warehouse, page, inputs, extra)
-
-
-#: Every dashboard asset (definitions.py lists these).
-DASHBOARD_ASSETS = [mission_dashboard, traverse_dashboard, images_dashboard, data_health_dashboard]

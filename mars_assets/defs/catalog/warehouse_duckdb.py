@@ -1,27 +1,12 @@
-"""The DuckDB catalog: views over the silver Parquet beside the views dbt makes for gold.
-
-Gold itself is the dbt project (:mod:`mars_assets.assets.dbt`); nothing here computes it.
-"""
+"""``catalog/warehouse_duckdb``: the DuckDB catalog, views over the silver tables beside dbt's gold views."""
 
 import dagster as dg
 
-from mars_assets.assets.dbt import CATALOG_POOL
-from mars_assets.partitions import EAGER_OVER_PARTITIONS
+from mars_assets.defs.automation.conditions import EAGER_OVER_PARTITIONS
+from mars_assets.lib.dbt import CATALOG_POOL
 from mars_assets.resources import Warehouse
+from mars_assets.schemas import SILVER_SCHEMAS
 
-SILVER_TABLES = (
-    "photos",
-    "photo_quarantine",
-    "rovers",
-    "cameras",
-    "manifest_sols",
-    "waypoints",
-    "traverse",
-    "landing_files",
-    "images",
-    "image_stats",
-    "image_quarantine",
-)
 GOLD_MODELS = ("mission_summary", "camera_usage", "sol_activity", "photo_gaps", "image_stats_daily")
 
 
@@ -31,10 +16,10 @@ GOLD_MODELS = ("mission_summary", "camera_usage", "sol_activity", "photo_gaps", 
     kinds={"duckdb"},
     pool=CATALOG_POOL,
     automation_condition=EAGER_OVER_PARTITIONS,
-    deps=[dg.AssetKey(["silver", t]) for t in SILVER_TABLES] + [dg.AssetKey(["gold", m]) for m in GOLD_MODELS],
+    deps=[dg.AssetKey(["silver", t]) for t in SILVER_SCHEMAS] + [dg.AssetKey(["gold", m]) for m in GOLD_MODELS],
     description="<root>/warehouse.duckdb: a view silver.<table> over the Parquet of every silver table "
     "(dbt keeps gold.<model>). It runs after dbt: one writer of the file at a time.",
 )
 def warehouse_catalog(warehouse: Warehouse) -> dg.MaterializeResult:
-    views = warehouse.refresh_catalog([("silver", t) for t in SILVER_TABLES])
+    views = warehouse.refresh_catalog([("silver", t) for t in SILVER_SCHEMAS])
     return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(warehouse.catalog_path()), "views": views})

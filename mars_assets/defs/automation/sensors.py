@@ -1,0 +1,156 @@
+"""Sensors: new sols upstream, files landing, gaps against the manifests.
+
+Sensors are cheap (one call per rover, one folder listing, one DuckDB query), cursor-based
+and bounded per tick (``AutomationLimits.max_runs_per_tick`` run requests), well under
+Dagster's 60 s sensor limit; a tick that finds nothing says why (``SkipReason``). Run keys
+make a request for the same state idempotent.
+"""
+
+import json
+
+import dagster as dg
+
+from mars_assets.defs.automation.selections import IMAGE_ASSETS, INGEST_ASSETS
+from mars_assets.partitions import ROVERS, SOL_PARTITIONS_NAME, rover_sol_key, sol_partitions
+from mars_assets.resources import LandingZone, UpstreamSources, Warehouse
+from mars_assets.resources.automation import AutomationLimits
+from mars_assets.sources.http import ApiError
+from mars_assets.sources.product_ids import parse_product_id
+
+
+def new_sols_request(context, sols: set[int]) -> list[dg.AddDynamicPartitionsRequest]:
+    """The request adding ``sols`` missing from the ``sol`` dimension (empty when none is)."""
+    existing = set(context.instance.get_dynamic_partitions(SOL_PARTITIONS_NAME))
+    new = [str(s) for s in sorted(sols) if str(s) not in existing]
+    return [sol_partitions.build_add_request(new)] if new else []
+
+
+def _changed_manifest_sols(rover: str, source: str, totals: dict[int, int], known: dict, room: int) -> list:
+    """Run requests for sols whose manifest total changed since the cursor ``known`` (updated)."""
+    requests = []
+    for sol, total in sorted(totals.items()):
+        if known.get(str(sol)) == total:
+            continue
+        if len(requests) >= room:
+            break  # the rest next tick: the cursor records only what was requested
+        requests.append(
+            dg.RunRequest(partition_key=rover_sol_key(rover, sol), run_key=f"manifest:{rover}|{sol}|{total}")
+        )
+        known[str(sol)] = total
+    return requests
+
+
+def _sols_after(rover: str, source: str, latest: int, known: dict, first_tick: int, room: int) -> list:
+    """Run requests for the sols after the last one seen (``known["latest"]``, updated)."""
+    requests = []
+    for sol in range(max(known.get("latest", latest - first_tick) + 1, 0), latest + 1):
+        if len(requests) >= room:
+            break
+        requests.append(dg.RunRequest(partition_key=rover_sol_key(rover, sol), run_key=f"{source}:{rover}|{sol}"))
+        known["latest"] = sol
+    return requests
+
+
+@dg.sensor(
+    target=INGEST_ASSETS,
+    minimum_interval_seconds=3600,
+    default_status=dg.DefaultSensorStatus.STOPPED,
+    description="One cheap call per rover to the rover's source (mars_assets.sources.registry): the "
+    "manifest where the source has one, else the latest sol. Adds new sols to the sol partitions and "
+    "requests ingest runs for new sols and for sols whose manifest total_photos changed.",
+)
+def new_sol_sensor(context: dg.SensorEvaluationContext, sources: UpstreamSources, automation: AutomationLimits):
+    """Cursor (JSON): ``{rover: {sol: total_photos}}`` for manifest sources and ``{rover:
+    {"latest": sol}}`` for the others. A feed rover seen for the first time gets its
+    ``first_tick_sols`` newest sols requested; later ticks request every sol after the last
+    one seen. At most ``max_runs_per_tick`` runs a tick; the rest follow on the next ticks."""
+    seen: dict[str, dict] = json.loads(context.cursor) if context.cursor else {}
+    requests, notes = [], []
+    for rover in ROVERS:
+        source = sources.photo_source(rover)
+        known = seen.setdefault(rover, {})
+        room = automation.max_runs_per_tick - len(requests)
+        try:
+            totals = source.manifest_totals(rover)
+            if totals is not None:
+                requests += _changed_manifest_sols(rover, source.name, totals, known, room)
+            else:
+                latest = source.latest_sol(rover)
+                requests += _sols_after(rover, source.name, latest, known, automation.first_tick_sols, room)
+        except ApiError as exc:
+            notes.append(f"{rover}: {source.name} HTTP {exc.status}")
+    if not requests:
+        unavailable = f" (unavailable: {', '.join(notes)})" if notes else ""
+        return dg.SkipReason("no new sols and no changed photo counts" + unavailable)
+    sols = {int(str(r.partition_key).split("|")[1]) for r in requests}
+    return dg.SensorResult(
+        run_requests=requests,
+        dynamic_partitions_requests=new_sols_request(context, sols),
+        cursor=json.dumps(seen, separators=(",", ":")),
+    )
+
+
+@dg.sensor(
+    target=IMAGE_ASSETS,
+    minimum_interval_seconds=30,
+    default_status=dg.DefaultSensorStatus.STOPPED,
+    description="Watches the landing zone: files that landed since the cursor become bronze images and "
+    "image statistics of their rover × sol. Cursor = (landed time, path) of the last file taken, so no "
+    "file is taken twice or skipped.",
+)
+def landing_zone_sensor(context: dg.SensorEvaluationContext, landing: LandingZone, automation: AutomationLimits):
+    cursor = tuple(json.loads(context.cursor)) if context.cursor else (0.0, "")
+    files = sorted(
+        (f for f in landing.list_images() if (f.landed_at, f.path) > cursor), key=lambda f: (f.landed_at, f.path)
+    )
+    if not files:
+        return dg.SkipReason(f"no file landed since {cursor[1] or 'the start'}")
+    partitions: dict[tuple[str, int], list[str]] = {}
+    last = cursor
+    for f in files:
+        pid = parse_product_id(f.path)
+        key = (pid.rover, pid.sol)
+        if pid.sol is not None and key not in partitions and len(partitions) >= automation.max_runs_per_tick:
+            break  # this file and later ones next tick
+        if pid.sol is not None:
+            partitions.setdefault(key, []).append(f.path)
+        last = (f.landed_at, f.path)
+    requests = [
+        dg.RunRequest(partition_key=rover_sol_key(r, s), run_key=f"landing:{r}|{s}|{last[0]}|{len(paths)}")
+        for (r, s), paths in sorted(partitions.items())
+    ]
+    return dg.SensorResult(
+        run_requests=requests,
+        dynamic_partitions_requests=new_sols_request(context, {s for _, s in partitions}),
+        cursor=json.dumps(list(last)),
+    )
+
+
+@dg.sensor(
+    target=INGEST_ASSETS,
+    minimum_interval_seconds=600,
+    default_status=dg.DefaultSensorStatus.STOPPED,
+    description="The self-healing loop: reads gold.photo_gaps and requests the partitions that are "
+    "MISSING_SOL or mismatched against the manifest (at most max_runs_per_tick a tick).",
+)
+def photo_gap_sensor(context: dg.SensorEvaluationContext, warehouse: Warehouse, automation: AutomationLimits):
+    if not warehouse.has_table("gold", "photo_gaps"):
+        return dg.SkipReason("gold.photo_gaps has not been built yet")
+    with warehouse.connect() as con:
+        gaps = con.execute(
+            "select rover, sol, gap_status, manifest_photos, silver_photos "
+            f"from {warehouse.relation_sql('gold', 'photo_gaps')} where gap_status <> 'VALID' "
+            "order by rover, sol limit ?",
+            [automation.max_runs_per_tick],
+        ).fetchall()
+    if not gaps:
+        return dg.SkipReason("every manifest sol is VALID")
+    requests = [
+        dg.RunRequest(
+            partition_key=rover_sol_key(r, s), run_key=f"gap:{r}|{s}|{m}|{n}", tags={"mars_assets/gap_status": status}
+        )
+        for r, s, status, m, n in gaps
+    ]
+    return dg.SensorResult(
+        run_requests=requests, dynamic_partitions_requests=new_sols_request(context, {g[1] for g in gaps})
+    )

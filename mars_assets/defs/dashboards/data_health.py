@@ -1,0 +1,48 @@
+"""``dashboards/data_health``: the data-health dashboard: gaps, quarantines, asset checks
+(``<root>/dashboards/data_health/index.html``)."""
+
+import dagster as dg
+
+from mars_assets.dashboards import build_health_dashboard
+from mars_assets.lib.dashboards import all_check_keys, check_results, dashboard_asset, publish, read_or_none
+from mars_assets.resources import Warehouse
+
+
+@dashboard_asset(
+    "data_health",
+    [
+        ("gold", "photo_gaps"),
+        ("silver", "photo_quarantine"),
+        ("silver", "image_quarantine"),
+        ("silver", "landing_files"),
+    ],
+    "dashboards/data_health/index.html: manifest sols by gap status, quarantined inputs with reasons "
+    "(silver *_quarantine tables and quarantined landing files), latest asset-check results.",
+)
+def data_health_dashboard(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+    inputs = {
+        "gold.photo_gaps": read_or_none(warehouse, "gold", "photo_gaps"),
+        "silver.photo_quarantine": read_or_none(warehouse, "silver", "photo_quarantine"),
+        "silver.image_quarantine": read_or_none(warehouse, "silver", "image_quarantine"),
+        "silver.landing_files": read_or_none(warehouse, "silver", "landing_files"),
+    }
+    try:
+        checks: list[dict] | None = check_results(context.instance, all_check_keys(context))
+    except Exception as exc:  # the page is still useful without them
+        context.log.warning(f"asset check results not available: {exc!r}")
+        checks = None
+    page = build_health_dashboard(
+        photo_gaps=inputs["gold.photo_gaps"],
+        photo_quarantine=inputs["silver.photo_quarantine"],
+        image_quarantine=inputs["silver.image_quarantine"],
+        landing_files=inputs["silver.landing_files"],
+        check_results=checks,
+    )
+    extra = {
+        "asset checks": dg.MetadataValue.int(len(checks) if checks is not None else 0),
+        "asset checks failing": dg.MetadataValue.int(sum(c["latest"] == "failed" for c in checks or [])),
+    }
+    return publish(warehouse, page, inputs, extra)
+
+
+#: Every dashboard asset (definitions.py lists these).
