@@ -35,11 +35,12 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Callable, Collection, Hashable, Iterable, Mapping
-from typing import Any, Literal
+from collections.abc import Callable, Collection, Hashable, Iterable, Mapping, Sequence
+from typing import Any, ClassVar, Literal
 
-from mars_assets.sources.base import ParsedPages
-from mars_assets.sources.values import str_or_none
+from mars_assets.sources.base import ParsedPages, PhotoSource
+from mars_assets.sources.http import ApiResponse, PagedSource
+from mars_assets.sources.values import ResponseShapeError, str_or_none
 
 #: Landing dates (UTC calendar day) of the rovers with JPL raw-image feeds (NASA_SOURCES §1).
 LANDING_DATES: dict[str, dt.date] = {
@@ -241,3 +242,31 @@ def feed_result(rows: list[dict[str, Any]], rejects: list[dict[str, Any]], sourc
         rejects=[{"record_key": r.get("product_id"), "origin": source, "reason": r["reason"], "raw": r} for r in kept],
         filtered=len(rejects) - len(kept),
     )
+
+
+class JplFeedSource(PagedSource, PhotoSource):
+    """What the two JPL raw-image adapters share: parsing their pages, reading their latest sol.
+
+    A subclass sets ``parse_bodies`` (the feed's ``parse_pages``), ``read_latest_sol`` (its
+    ``parse_latest_sol``) and implements ``latest()`` (the one-request newest-image query).
+    """
+
+    parse_bodies: ClassVar[Callable[..., tuple[list, list]]]
+    read_latest_sol: ClassVar[Callable[[Any], int]]
+
+    @classmethod
+    def parse_pages(cls, bodies: Sequence[tuple[str, Any]], *, ingested_at: dt.datetime) -> ParsedPages:
+        """Feed pages → full-frame rows; thumbnails and repeats are counted, malformed records rejected."""
+        rows, rejects = cls.parse_bodies([body for _name, body in bodies], ingested_at=ingested_at)
+        return feed_result(rows, rejects, cls.name)
+
+    def latest(self) -> ApiResponse:
+        raise NotImplementedError
+
+    def latest_sol(self, rover: str | None = None) -> int:
+        """The newest sol of the feed. Raises ApiError when the answer has none (or on HTTP errors)."""
+        resp = self.latest()
+        try:
+            return type(self).read_latest_sol(resp.body)
+        except ResponseShapeError as exc:
+            raise resp.unusable(exc) from None

@@ -43,15 +43,14 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from mars_assets.sources.base import ParsedPages, PhotoSource
-from mars_assets.sources.http import ApiResponse, PagedSource, PageView, record_ids
+from mars_assets.sources.http import ApiResponse, PageView, record_ids
 from mars_assets.sources.instruments import (
+    JplFeedSource,
     earth_date_for_sol,
-    feed_result,
     m2020_camera,
     parse_page_list,
     parse_records,
@@ -228,7 +227,7 @@ def _list_mode_page(resp: ApiResponse, page: int, page_size: int) -> PageView:
 
 
 @dataclass
-class JplMars2020Source(PagedSource, PhotoSource):
+class JplMars2020Source(JplFeedSource):
     """Perseverance raw images: ``{base_url}?feed=raw_images&category=mars2020&feedtype=json``.
 
     ``page_size=0`` (default) fetches a sol in one ``&sol=N`` request (the whole sol, ~20 s
@@ -239,6 +238,8 @@ class JplMars2020Source(PagedSource, PhotoSource):
     """
 
     name: ClassVar[str] = SOURCE_NAME
+    parse_bodies = staticmethod(parse_pages)
+    read_latest_sol = staticmethod(parse_latest_sol)
     rovers: ClassVar[frozenset[str]] = frozenset({ROVER})
 
     base_url: str = FEED_URL
@@ -263,20 +264,6 @@ class JplMars2020Source(PagedSource, PhotoSource):
             what=f"{rover} sol {sol}",
         )
 
-    @staticmethod
-    def parse_pages(bodies: Sequence[tuple[str, Any]], *, ingested_at: dt.datetime) -> ParsedPages:
-        """Feed responses → full-frame rows; thumbnails and repeats are counted, malformed images rejected."""
-        rows, rejects = parse_pages([body for _name, body in bodies], ingested_at=ingested_at)
-        return feed_result(rows, rejects, SOURCE_NAME)
-
     def latest(self) -> ApiResponse:
         """The ``&latest=true`` response verbatim (``{latest_sol, latest_sols, new_count, ...}``)."""
         return self.get(latest="true")
-
-    def latest_sol(self, rover: str = ROVER) -> int:
-        """The feed's ``latest_sol``. Raises ApiError when the body has none (or on HTTP errors)."""
-        resp = self.latest()
-        try:
-            return parse_latest_sol(resp.body)
-        except ResponseShapeError as exc:
-            raise resp.unusable(exc) from None

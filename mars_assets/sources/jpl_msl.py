@@ -40,17 +40,16 @@ Everything here is pure.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any, ClassVar
 
-from mars_assets.sources.base import ParsedPages, PhotoSource
-from mars_assets.sources.http import ApiResponse, PagedSource, PageView, record_ids
+from mars_assets.sources.http import ApiResponse, PageView, record_ids
 from mars_assets.sources.instruments import (
+    JplFeedSource,
     MslCameraNames,
     earth_date_for_sol,
-    feed_result,
     msl_camera,
     parse_page_list,
     parse_records,
@@ -248,7 +247,7 @@ def _msl_page(resp: ApiResponse, per_page: int) -> PageView:
 
 
 @dataclass
-class JplMslSource(PagedSource, PhotoSource):
+class JplMslSource(JplFeedSource):
     """Curiosity raw images: ``{base_url}?order=...&per_page=N&page=P&condition_1=msl:mission``
     ``&condition_2={sol}:sol:in``.
 
@@ -258,6 +257,8 @@ class JplMslSource(PagedSource, PhotoSource):
     """
 
     name: ClassVar[str] = SOURCE_NAME
+    parse_bodies = staticmethod(parse_pages)
+    read_latest_sol = staticmethod(parse_latest_sol)
     rovers: ClassVar[frozenset[str]] = frozenset({ROVER})
 
     base_url: str = FEED_URL
@@ -282,20 +283,6 @@ class JplMslSource(PagedSource, PhotoSource):
             what=f"{rover} sol {sol}",
         )
 
-    @staticmethod
-    def parse_pages(bodies: Sequence[tuple[str, Any]], *, ingested_at: dt.datetime) -> ParsedPages:
-        """raw_image_items pages → full-frame rows; thumbnails and repeats counted, malformed items rejected."""
-        rows, rejects = parse_pages([body for _name, body in bodies], ingested_at=ingested_at)
-        return feed_result(rows, rejects, SOURCE_NAME)
-
     def latest(self) -> ApiResponse:
         """The newest item (``per_page=1&page=0``, ordered by sol desc, no sol condition), verbatim."""
         return self.request(self.base_url, self._params(0, 1, None))
-
-    def latest_sol(self, rover: str = ROVER) -> int:
-        """The sol of the newest Curiosity image. Raises ApiError when the feed returns no item."""
-        resp = self.latest()
-        try:
-            return parse_latest_sol(resp.body)
-        except ResponseShapeError as exc:
-            raise resp.unusable(exc) from None
