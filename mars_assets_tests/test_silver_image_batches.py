@@ -6,7 +6,7 @@ import json
 
 from mars_assets.demo import bundled_snapshot
 from mars_assets.imaging import ImageFile
-from mars_assets.lib.image_batches import ImageBatcher
+from mars_assets.lib.image_batches import IMAGE_BATCH, ImageBatcher
 from mars_assets.resources import Warehouse
 from mars_assets.resources.compute import ImageStatsCompute
 
@@ -46,7 +46,7 @@ def _bronze(wh: Warehouse, sol: int, blobs: list[bytes], missing: int = 0, sha25
     wh.write_objects(f"bronze/images/rover=curiosity/sol={sol}", objects)
 
 
-def image_tables(wh: Warehouse, partitions, submit, batch_images: int) -> list[tuple]:
+def image_tables(wh: Warehouse, partitions, submit, batch_images: int = IMAGE_BATCH) -> list[tuple]:
     """``(rover, sol, images, image_stats, quarantine)`` of each partition, as silver_images writes them."""
     batcher = ImageBatcher(wh, submit, batch_images=batch_images)
     return [(p.rover, p.sol, p.images, p.stats, p.bad) for p in batcher.run(partitions)]
