@@ -25,8 +25,3 @@ def column_schema(schema: pa.Schema) -> dg.TableSchema:
             raise ValueError(f"column {name!r} has no description (field metadata b'description')")
         columns.append(dg.TableColumn(name, type=type_, description=description))
     return dg.TableSchema(columns=columns)
-
-
-def column_schema_metadata(schema: pa.Schema) -> dict[str, dg.TableSchema]:
-    """``{"dagster/column_schema": column_schema(schema)}``, for an asset's ``metadata=``."""
-    return {"dagster/column_schema": column_schema(schema)}

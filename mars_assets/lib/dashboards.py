@@ -37,11 +37,6 @@ def read_or_none(warehouse: Warehouse, layer: str, table: str) -> pa.Table | Non
     return warehouse.read_table(layer, table) if warehouse.has_table(layer, table) else None
 
 
-def page_path(name: str) -> str:
-    """The page of dashboard ``name`` relative to the warehouse root: ``dashboards/<name>/index.html``."""
-    return f"dashboards/{name}/index.html"
-
-
 def camera_sols(warehouse: Warehouse) -> pa.Table | None:
     """Photos per rover × sol × camera (columns rover, sol, camera, photos) from silver photos;
     None when silver photos has not been written."""

@@ -12,9 +12,10 @@ import dagster as dg
 import pyarrow as pa
 
 from mars_assets.metadata import column_schema
+from mars_assets.partitions import ROVERS
 from mars_assets.resources import Warehouse
 from mars_assets.schemas import SILVER_SCHEMAS
-from mars_assets.sources.photos_api import PhotosApiSource
+from mars_assets.sources.photos_api import PhotosApiSource, parse_manifest, parse_rover, parse_rovers_listing, photos_of
 
 #: Characters of a quarantined record kept in its ``raw`` column.
 RAW_LIMIT = 4000
@@ -37,21 +38,28 @@ def quarantine_row(rover: str | None, sol: int | None, key: str | None, source: 
     }
 
 
+def _bodies(warehouse: Warehouse, prefix: str, names: list[str]) -> list[tuple[str, Any]]:
+    return [
+        (name, json.loads(warehouse.read_object(f"{prefix}/{name}")))
+        for name in names
+        if name.endswith(".json") and not name.endswith(".meta.json") and not name.startswith("_")
+    ]
+
+
 def bronze_bodies(warehouse: Warehouse, prefix: str) -> list[tuple[str, Any]]:
     """``(name, decoded JSON)`` of the bronze response bodies under ``prefix`` (not .meta or _index)."""
-    out = []
-    for name in warehouse.list_objects(prefix):
-        if name.endswith(".json") and not name.endswith(".meta.json") and not name.startswith("_"):
-            out.append((name, json.loads(warehouse.read_object(f"{prefix}/{name}"))))
-    return out
+    return _bodies(warehouse, prefix, warehouse.list_objects(prefix))
 
 
-def bronze_source(warehouse: Warehouse, prefix: str) -> str:
-    """The source recorded beside a partition's bronze pages (the v1 API when none is recorded)."""
-    names = [n for n in warehouse.list_objects(prefix) if n.endswith(".meta.json")]
-    if not names:
-        return PhotosApiSource.name
-    return json.loads(warehouse.read_object(f"{prefix}/{names[0]}")).get("source", PhotosApiSource.name)
+def bronze_pages(warehouse: Warehouse, prefix: str) -> tuple[str, list[tuple[str, Any]]]:
+    """The source recorded beside a partition's bronze pages (the v1 API when none is recorded)
+    and the pages' ``(name, decoded JSON)``, from one listing of ``prefix``."""
+    names = warehouse.list_objects(prefix)
+    metas = [n for n in names if n.endswith(".meta.json")]
+    source = PhotosApiSource.name
+    if metas:
+        source = json.loads(warehouse.read_object(f"{prefix}/{metas[0]}")).get("source", source)
+    return source, _bodies(warehouse, prefix, names)
 
 
 @functools.cache
@@ -82,3 +90,46 @@ def write_silver(
         asset_key=["silver", table],
         metadata={"dagster/row_count": data.num_rows, "path": dg.MetadataValue.path(path), **metadata},
     )
+
+
+#: Rejected features shown in the warning of a run (all are counted in metadata).
+SHOWN_REJECTS = 5
+
+
+def parse_layers(warehouse: Warehouse, layer: str, parse) -> tuple[list[dict], list[dict]]:
+    """Rows and rejects of every rover's bronze MMGIS ``layer`` ("waypoints" or "traverse")."""
+    rows, rejects = [], []
+    for rover in ROVERS:
+        for name, body in bronze_bodies(warehouse, f"bronze/waypoints/rover={rover}"):
+            if f"_{layer}" in name:
+                ok, bad = parse(rover, body)
+                rows += ok
+                rejects += [{**r, "rover": rover, "object": name} for r in bad]
+    return rows, rejects
+
+
+def write_layer(context: dg.AssetExecutionContext, warehouse: Warehouse, table: str, parse) -> dg.MaterializeResult:
+    """Parse the bronze layer of silver ``table``, write it, warn about rejected features."""
+    rows, rejects = parse_layers(warehouse, table, parse)
+    if rejects:
+        context.log.warning(f"{len(rejects)} {table} features rejected: {rejects[:SHOWN_REJECTS]}")
+    return write_silver(warehouse, table, rows, rejected_features=len(rejects))
+
+
+def rover_records(warehouse: Warehouse) -> list[tuple[dict, str]]:
+    """Every rover object seen in bronze (listing, manifests, photo pages) with where it came from."""
+    found = []
+    for _n, body in bronze_bodies(warehouse, "bronze/rovers"):
+        found += [(r, "rovers_listing") for r in parse_rovers_listing(body)]
+    for rover in ROVERS:
+        for _n, body in bronze_bodies(warehouse, f"bronze/manifests/rover={rover}"):
+            found.append((parse_manifest(body)[0], "manifest"))
+    for path in warehouse.list_objects("bronze/photos"):
+        if path.endswith("page-0001.json"):
+            body = json.loads(warehouse.read_object(f"bronze/photos/{path}"))
+            if not isinstance(body, dict) or "photos" not in body:
+                continue  # a JPL feed page: it carries no rover object
+            photos = photos_of(body)
+            if photos and photos[0].get("rover"):
+                found.append((parse_rover(photos[0]["rover"]), "photos"))
+    return found

@@ -64,6 +64,3 @@ class PhotoSource(ABC):
         the sols after the last one it saw. Raises ApiError.
         """
         return None
-
-    def serves(self, rover: str) -> bool:
-        return rover in self.rovers

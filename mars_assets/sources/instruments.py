@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from abc import abstractmethod
 from collections.abc import Callable, Collection, Hashable, Iterable, Mapping, Sequence
 from typing import Any, ClassVar, Literal
 
@@ -260,8 +261,9 @@ class JplFeedSource(PagedSource, PhotoSource):
         rows, rejects = cls.parse_bodies([body for _name, body in bodies], ingested_at=ingested_at)
         return feed_result(rows, rejects, cls.name)
 
+    @abstractmethod
     def latest(self) -> ApiResponse:
-        raise NotImplementedError
+        """The feed's one-request answer that names its newest sol, verbatim."""
 
     def latest_sol(self, rover: str | None = None) -> int:
         """The newest sol of the feed. Raises ApiError when the answer has none (or on HTTP errors)."""

@@ -11,7 +11,7 @@ import json
 import dagster as dg
 
 from mars_assets.defs.automation.selections import IMAGE_ASSETS, INGEST_ASSETS
-from mars_assets.partitions import ROVERS, SOL_PARTITIONS_NAME, rover_sol_key, sol_partitions
+from mars_assets.partitions import ROVERS, SOL_PARTITIONS_NAME, rover_sol_key, rover_sol_of_key, sol_partitions
 from mars_assets.resources import LandingZone, UpstreamSources, Warehouse
 from mars_assets.resources.automation import AutomationLimits
 from mars_assets.sources.http import ApiError
@@ -25,7 +25,7 @@ def new_sols_request(context, sols: set[int]) -> list[dg.AddDynamicPartitionsReq
     return [sol_partitions.build_add_request(new)] if new else []
 
 
-def _changed_manifest_sols(rover: str, source: str, totals: dict[int, int], known: dict, room: int) -> list:
+def _changed_manifest_sols(rover: str, totals: dict[int, int], known: dict, room: int) -> list:
     """Run requests for sols whose manifest total changed since the cursor ``known`` (updated)."""
     requests = []
     for sol, total in sorted(totals.items()):
@@ -73,7 +73,7 @@ def new_sol_sensor(context: dg.SensorEvaluationContext, sources: UpstreamSources
         try:
             totals = source.manifest_totals(rover)
             if totals is not None:
-                requests += _changed_manifest_sols(rover, source.name, totals, known, room)
+                requests += _changed_manifest_sols(rover, totals, known, room)
             else:
                 latest = source.latest_sol(rover)
                 requests += _sols_after(rover, source.name, latest, known, automation.first_tick_sols, room)
@@ -82,7 +82,7 @@ def new_sol_sensor(context: dg.SensorEvaluationContext, sources: UpstreamSources
     if not requests:
         unavailable = f" (unavailable: {', '.join(notes)})" if notes else ""
         return dg.SkipReason("no new sols and no changed photo counts" + unavailable)
-    sols = {int(str(r.partition_key).split("|")[1]) for r in requests}
+    sols = {rover_sol_of_key(r.partition_key)[1] for r in requests}
     return dg.SensorResult(
         run_requests=requests,
         dynamic_partitions_requests=new_sols_request(context, sols),

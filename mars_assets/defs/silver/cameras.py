@@ -3,8 +3,7 @@
 import dagster as dg
 
 from mars_assets.defs.automation.conditions import EAGER_OVER_PARTITIONS
-from mars_assets.defs.silver.rovers import rover_records
-from mars_assets.lib.silver import table_metadata, write_silver
+from mars_assets.lib.silver import rover_records, table_metadata, write_silver
 from mars_assets.resources import Warehouse
 
 

@@ -4,8 +4,7 @@ import dagster as dg
 import pyarrow as pa
 
 from mars_assets.lib.silver import (
-    bronze_bodies,
-    bronze_source,
+    bronze_pages,
     now,
     quarantine_row,
     storage_schema,
@@ -89,8 +88,8 @@ def manifest_check(warehouse: Warehouse, rover: str, sol: int, photos: int, came
 def silver_photos(context: dg.AssetExecutionContext, warehouse: Warehouse):
     rover, sol = rover_sol_of(context)
     prefix = f"bronze/photos/rover={rover}/sol={sol}"
-    source = bronze_source(warehouse, prefix)
-    parsed = PHOTO_SOURCES[source].parse_pages(bronze_bodies(warehouse, prefix), ingested_at=now())
+    source, pages = bronze_pages(warehouse, prefix)
+    parsed = PHOTO_SOURCES[source].parse_pages(pages, ingested_at=now())
     bad = [quarantine_row(rover, sol, r["record_key"], r["origin"], r["reason"], r["raw"]) for r in parsed.rejects]
     rows: dict[int, dict] = {}
     duplicates = 0

@@ -1,15 +1,12 @@
 """``silver/rovers``: one row per rover, the newest facts of every rover object seen in bronze."""
 
 import datetime as dt
-import json
 
 import dagster as dg
 
 from mars_assets.defs.automation.conditions import EAGER_OVER_PARTITIONS
-from mars_assets.lib.silver import bronze_bodies, table_metadata, write_silver
-from mars_assets.partitions import ROVERS
+from mars_assets.lib.silver import rover_records, table_metadata, write_silver
 from mars_assets.resources import Warehouse
-from mars_assets.sources.photos_api import parse_manifest, parse_rover, parse_rovers_listing, photos_of
 
 #: Fixed facts of each mission (NASA mission pages; ids of the Photos API v1), so silver rovers
 #: is complete even when no listing or manifest can be fetched (the v1 API is retired).
@@ -19,25 +16,6 @@ ROVER_REFERENCE = {
     "spirit": ("Spirit", 7, dt.date(2004, 1, 4), dt.date(2003, 6, 10), "complete"),
     "perseverance": ("Perseverance", 8, dt.date(2021, 2, 18), dt.date(2020, 7, 30), "active"),
 }
-
-
-def rover_records(warehouse: Warehouse) -> list[tuple[dict, str]]:
-    """Every rover object seen in bronze (listing, manifests, photo pages) with where it came from."""
-    found = []
-    for _n, body in bronze_bodies(warehouse, "bronze/rovers"):
-        found += [(r, "rovers_listing") for r in parse_rovers_listing(body)]
-    for rover in ROVERS:
-        for _n, body in bronze_bodies(warehouse, f"bronze/manifests/rover={rover}"):
-            found.append((parse_manifest(body)[0], "manifest"))
-    for path in warehouse.list_objects("bronze/photos"):
-        if path.endswith("page-0001.json"):
-            body = json.loads(warehouse.read_object(f"bronze/photos/{path}"))
-            if not isinstance(body, dict) or "photos" not in body:
-                continue  # a JPL feed page: it carries no rover object
-            photos = photos_of(body)
-            if photos and photos[0].get("rover"):
-                found.append((parse_rover(photos[0]["rover"]), "photos"))
-    return found
 
 
 def _reference(rover: str) -> dict:

@@ -2,8 +2,7 @@
 
 import dagster as dg
 
-from mars_assets.defs.silver.waypoints import write_layer
-from mars_assets.lib.silver import table_metadata
+from mars_assets.lib.silver import table_metadata, write_layer
 from mars_assets.resources import Warehouse
 from mars_assets.sources.mmgis import parse_traverse
 
