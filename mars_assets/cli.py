@@ -4,6 +4,9 @@
     mars-assets serve-archive [--archive DIR] [--port N]
     mars-assets ui [--archive DIR] [--port N]
     mars-assets run --rover perseverance --sols 1200-1202 [--warehouse DIR|s3://...]
+    mars-assets tables history|read|overwrite-schema silver.<table> ...   (mars_assets.tables_cli)
+    mars-assets sql ["select ..."]
+    mars-assets migrate
 
 ``demo`` starts the loopback replay server for the snapshot, drops the snapshot's images
 into the landing zone, and materializes every asset through the real HTTP client into a
@@ -25,7 +28,9 @@ import sys
 import time
 from pathlib import Path
 
+from mars_assets import tables_cli
 from mars_assets.demo import ArchiveLayoutError, Snapshot, default_archive
+from mars_assets.resources.delta_tables import SchemaChangeError, TableLayoutError
 from mars_assets.resources.warehouse import WarehouseAccessError
 
 
@@ -278,9 +283,12 @@ def main(argv: list[str] | None = None) -> int:
         )
     serve.add_argument("--port", type=int, default=8765)
     ui.add_argument("--port", type=int, default=3000)
+    tables_cli.add_parsers(sub)
     args = parser.parse_args(argv)
     archive = (getattr(args, "archive", None) or default_archive()).expanduser().resolve()
     try:
+        if args.command in ("tables", "sql", "migrate"):
+            return tables_cli.run(args)
         if args.command == "demo":
             warehouse = args.warehouse or os.environ.get("MARS_WAREHOUSE", "warehouse")
             if not warehouse.startswith("s3://"):
@@ -296,7 +304,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "serve-archive":
             return serve_archive(archive, args.port)
         return run_ui(archive, args.port, args.dagster_home)
-    except (ArchiveLayoutError, WarehouseAccessError, ValueError) as exc:
+    except (ArchiveLayoutError, WarehouseAccessError, TableLayoutError, SchemaChangeError, ValueError) as exc:
         print(f"mars-assets: {exc}", file=sys.stderr)
         return 2
 

@@ -21,6 +21,7 @@
 | MARS_FIRST_TICK_SOLS | 3 | newest sols requested when the new-sol sensor first sees a feed |
 | MARS_RECENT_SOLS | 3 | sols per rover the daily schedule re-ingests |
 | MARS_INGEST_CRON, MARS_GOLD_CRON | 0 6 * * *, 23 14 * * 0 | the daily ingest and weekly gold schedules |
+| MARS_MAINTENANCE_CRON | 0 4 * * 6 | the weekly silver maintenance (compact, vacuum after 168 h, log cleanup) |
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ def _default_landing(warehouse: str) -> str:
 class Crons(NamedTuple):
     ingest: str
     gold: str
+    maintenance: str
 
 
 @dataclass(frozen=True)
@@ -102,7 +104,11 @@ class Settings:
     def crons_from_env() -> Crons:
         """The schedules' cron strings (needed when the schedules are defined, before any resource)."""
         env = os.environ
-        return Crons(ingest=env.get("MARS_INGEST_CRON", "0 6 * * *"), gold=env.get("MARS_GOLD_CRON", "23 14 * * 0"))
+        return Crons(
+            ingest=env.get("MARS_INGEST_CRON", "0 6 * * *"),
+            gold=env.get("MARS_GOLD_CRON", "23 14 * * 0"),
+            maintenance=env.get("MARS_MAINTENANCE_CRON", "0 4 * * 6"),
+        )
 
     def warehouse_resource(self, resolved: bool = False) -> Warehouse:
         """The warehouse resource. S3 credentials are read through dg.EnvVar (never stored in

@@ -8,12 +8,15 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import duckdb
 import pytest
 from filelock import FileLock
 
 from mars_assets.demo import ReplayServer, bundled_snapshot
+from mars_assets.resources.s3 import load_extensions
 
 #: Images copied into the small snapshot: two MSL browse products (sols 3 and 50), one
 #: Mars 2020 Mastcam-Z PNG (sol 38) and one MSL Navcam frame whose name has no sol.
@@ -24,6 +27,13 @@ SMALL_IMAGES = (
     "mars-raw-utils/NRB_670586006EDR_S0871444NCAM00545M_.jpg",
 )
 SMALL_PHOTOS = ("curiosity_sol0001.json", "spirit_sol0001.json", "perseverance_sol0000.json")
+
+
+def open_catalog(path) -> duckdb.DuckDBPyConnection:
+    """The warehouse catalog file read-only, with the delta extension its silver views need."""
+    con = duckdb.connect(str(path), read_only=True)
+    load_extensions(con, s3=False)
+    return con
 
 
 def free_port() -> int:
@@ -143,16 +153,45 @@ def replay(snapshot_root: Path):
         yield server
 
 
-@pytest.fixture(scope="session")
-def s3_endpoint():
-    """A real S3 HTTP endpoint on loopback (moto's server), started and stopped here."""
-    from moto.server import ThreadedMotoServer
+#: moto's request log (werkzeug, one line per request) of the session's S3 endpoint.
+S3_LOG = "moto-requests.log"
+_S3_LOGS: dict[str, Path] = {}
 
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
+
+@pytest.fixture(scope="session")
+def s3_endpoint(tmp_path_factory):
+    """A real S3 HTTP endpoint on loopback (moto's server) in a process of its own, started and
+    stopped here; its request log is ``<its folder>/S3_LOG`` (see s3_request_log). Not a thread of
+    the test process: delta-rs keeps the GIL while it waits for S3 (DeltaTable.history in
+    deltalake 1.6), so a server thread could never answer it."""
+    log = tmp_path_factory.mktemp("moto") / S3_LOG
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=log.open("wb"),
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert proc.poll() is None and time.monotonic() < deadline, "moto server did not start"
+                time.sleep(0.1)
+        endpoint = f"http://127.0.0.1:{port}"
+        _S3_LOGS[endpoint] = log
+        yield endpoint
+    finally:
+        stop_process_group(proc, grace=10)
+
+
+@pytest.fixture
+def s3_request_log(s3_endpoint) -> Path:
+    """The moto server's request log (werkzeug lines ``"GET /bucket/key HTTP/1.1" 200 -``)."""
+    return _S3_LOGS[s3_endpoint]
 
 
 S3_KEY_ID = "AKIAMARSASSETSTEST01"
@@ -185,3 +224,17 @@ def s3_env(s3_endpoint, monkeypatch, tmp_path):
         aws_secret_access_key=S3_SECRET,
     ).create_bucket(Bucket=bucket)
     return {**env, "bucket": bucket}
+
+
+@pytest.fixture
+def seen_keys(monkeypatch):
+    """The api_key values the replay server received (proof that the key was sent)."""
+    seen: list[str] = []
+    original = ReplayServer._route
+
+    def route(self, path, query):
+        seen.extend(query.get("api_key", []))
+        return original(self, path, query)
+
+    monkeypatch.setattr(ReplayServer, "_route", route)
+    return seen

@@ -9,7 +9,6 @@ import time
 from pathlib import Path
 
 import dagster as dg
-import duckdb
 import pytest
 
 from mars_assets.cli import run_demo
@@ -20,7 +19,7 @@ from mars_assets.partitions import ROVERS, rover_sol_key
 from mars_assets.resources import LandingZone, UpstreamSources, Warehouse
 from mars_assets.resources.automation import AutomationLimits
 from mars_assets.sources.registry import LIVE_DEFAULTS
-from mars_assets_tests.conftest import make_small_archive
+from mars_assets_tests.conftest import make_small_archive, open_catalog
 
 
 def v1_resources(server, max_runs: int = 25) -> dict:
@@ -167,7 +166,9 @@ def gap_warehouse(tmp_path_factory):
 
 def test_gap_sensor_requests_exactly_the_gap_partitions(gap_warehouse):
     wh_root, home = gap_warehouse
-    (wh_root / "silver/photos/rover=curiosity/sol=1/part-0.parquet").unlink()
+    wh = Warehouse(root=str(wh_root))
+    sol1_gone = wh.read_table("silver", "photos", {"rover": "curiosity", "sol": 1}).slice(0, 0)
+    wh.write_silver_table("photos", sol1_gone, [("curiosity", 1)], {"dagster_run_id": "test"})
     d = build_definitions(build_settings(wh_root))
     with dg.DagsterInstance.from_config(str(home)) as instance:
         assert d.resolve_job_def("warehouse_job").execute_in_process(instance=instance).success
@@ -176,7 +177,7 @@ def test_gap_sensor_requests_exactly_the_gap_partitions(gap_warehouse):
             resources={"warehouse": Warehouse(root=str(wh_root)), "automation": AutomationLimits(max_runs_per_tick=5)},
         ) as ctx:
             res = sensors.photo_gap_sensor(ctx)
-    con = duckdb.connect(str(wh_root / "warehouse.duckdb"), read_only=True)
+    con = open_catalog(str(wh_root / "warehouse.duckdb"))
     gaps = [
         f"{r}|{s}"
         for r, s in con.sql(

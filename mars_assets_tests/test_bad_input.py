@@ -561,8 +561,12 @@ def test_hostile_root_path_and_filter_values_are_quoted_or_bound_not_spliced(tmp
 
     root = tmp_path / 'it\'s a "warehouse"; drop table x; --'
     wh = Warehouse(root=str(root))
-    wh.write_table("silver", "photos", pa.table({"photo_id": [1, 2]}), {"rover": "curiosity", "sol": 1})
-    assert wh.read_table("silver", "photos").num_rows == 2  # the root is a quoted literal in read_parquet(...)
+    rows = pa.table({"rover": ["curiosity"] * 2, "sol": [1, 1], "photo_id": [1, 2]})
+    wh.write_silver_table("photos", rows, [("curiosity", 1)], {})
+    assert wh.read_table("silver", "photos").num_rows == 2  # the root is a quoted literal in delta_scan(...)
+    evil_rover = pa.table({"rover": ["o'brien"], "sol": [2], "photo_id": [3]})
+    wh.write_silver_table("photos", evil_rover, [("o'brien", 2)], {})  # the predicate quotes the rover
+    assert wh.read_table("silver", "photos").num_rows == 3
     evil = "curiosity' or '1'='1"
     assert wh.read_table("silver", "photos", where="rover = ? and sol = ?", params=[evil, 1]).num_rows == 0
     assert wh.read_table("silver", "photos", where="rover = ? and sol = ?", params=["curiosity", 1]).num_rows == 2

@@ -1,7 +1,7 @@
-"""Crash safety (issue 9): SIGKILL ``mars-assets demo`` in the middle of its rover × sol
-runs, check that no partial partition is visible, rerun, and compare the warehouse with
-one produced by an uninterrupted run: the same rows, no duplicates. Locally and on the
-loopback S3 (moto).
+"""Crash safety (issue 9, on Delta since issue 16): SIGKILL ``mars-assets demo`` in the middle
+of its rover × sol runs, check that every file the tables reference is complete, rerun, and
+compare the warehouse with one produced by an uninterrupted run: the same rows, no
+duplicates. Locally and on the loopback S3 (moto).
 
 The demo runs as a real subprocess (its own session, so the kill reaches its image worker
 processes too); the comparison leaves out only the run times (``*_at`` columns and
@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import unquote
 
 import pyarrow.parquet as pq
 import pytest
@@ -27,7 +28,7 @@ from mars_assets.resources import Warehouse
 from mars_assets.settings import Settings
 from mars_assets_tests.conftest import make_small_archive
 
-#: The hidden name of a write in flight (Warehouse._replace): ``.<name>.<uuid4 hex>.tmp``.
+#: The hidden name of a local bronze write in flight (Warehouse._put): ``.<name>.<uuid4 hex>.tmp``.
 IN_FLIGHT = re.compile(r"/\.[^/]+\.[0-9a-f]{32}\.tmp$")
 
 
@@ -139,18 +140,20 @@ def baseline(tmp_path_factory):
     }
 
 
-def no_partial_partition_visible(root: Path) -> int:
-    """Every visible Parquet object is complete and each folder has one; returns their number."""
+def photo_commits(log_files) -> int:
+    """Commits of silver photos: one per rover × sol partition the demo has written."""
+    return sum(1 for name in log_files if re.search(r"silver/photos/_delta_log/\d{20}\.json$", name))
+
+
+def referenced_files_complete(wh: Warehouse, tables: list[tuple[str, str]]) -> int:
+    """Every data file the silver Delta tables reference, and every gold Parquet file, is a
+    complete Parquet file (its footer reads); returns how many there are."""
     seen = 0
-    for layer in ("silver", "gold"):
-        folders: dict[Path, int] = {}
-        for f in (root / layer).rglob("*.parquet") if (root / layer).exists() else []:
-            if f.name.startswith("."):
-                continue  # a write in flight: invisible to readers by the layout contract
-            pq.read_metadata(f)  # raises on a truncated file
-            folders[f.parent] = folders.get(f.parent, 0) + 1
-            seen += 1
-        assert all(n == 1 for n in folders.values()), folders
+    for layer, table in tables:
+        if layer == "silver" and wh.has_table(layer, table):
+            for uri in wh.open_delta(table).file_uris():
+                pq.read_metadata(unquote(uri.removeprefix("file://")))
+                seen += 1
     return seen
 
 
@@ -163,11 +166,11 @@ def test_killed_local_run_then_rerun_equals_an_uninterrupted_run(baseline, tmp_p
         str(root),
         home,
         env,
-        lambda: len(list((root / "silver/photos").glob("rover=*/sol=*/part-0.parquet"))),
+        lambda: photo_commits(str(p) for p in (root / "silver/photos/_delta_log").glob("*.json")),
     )
     assert 2 <= killed_at < 7
-    assert no_partial_partition_visible(root) >= killed_at
     wh = Warehouse(root=str(root))
+    assert referenced_files_complete(wh, [("silver", "photos")]) >= 1  # a sol without photos commits no file
     photos = wh.read_table("silver", "photos")  # readers work on the interrupted warehouse
     assert (
         photos.num_rows
@@ -179,8 +182,8 @@ def test_killed_local_run_then_rerun_equals_an_uninterrupted_run(baseline, tmp_p
     assert contents(wh, baseline["tables"]) == baseline["contents"]
     assert table_names(root) == baseline["tables"]
     assert bronze_bodies(root) == baseline["bronze"]
-    assert no_partial_partition_visible(root) == no_partial_partition_visible(baseline["root"])
-    hidden = [str(p) for p in root.rglob(".*") if p.is_file()]
+    assert referenced_files_complete(wh, baseline["tables"]) > 0
+    hidden = [str(p) for p in root.rglob(".*") if p.is_file() and not re.search(r"/\.[^/]+\.crc$", str(p))]
     assert len(hidden) <= 1 and all(IN_FLIGHT.search(h) for h in hidden), hidden
     tables = baseline["contents"]
     print(
@@ -212,25 +215,21 @@ def test_killed_s3_run_then_rerun_equals_an_uninterrupted_run(baseline, s3_env, 
         ]
 
     def photo_partitions() -> int:
-        return sum(1 for k in keys() if re.search(r"/silver/photos/rover=\w+/sol=\d+/part-0\.parquet$", k))
+        return photo_commits(keys())
 
     root, home = f"s3://{s3_env['bucket']}/{prefix}", tmp_path / "home"
     killed_at = kill_mid_run(baseline["archive"], root, home, env, photo_partitions)
     assert 2 <= killed_at < 7
-    visible = [k for k in keys() if k.endswith(".parquet") and not k.rsplit("/", 1)[1].startswith(".")]
-    assert len(visible) >= killed_at
-    for k in visible:  # every visible object is a complete Parquet file (footer magic at both ends)
-        body = s3.get_object(Bucket=s3_env["bucket"], Key=k)["Body"].read()
-        assert body[:4] == body[-4:] == b"PAR1", k
-    run_demo_to_end(baseline["archive"], root, home, env)
     wh = Settings(
         warehouse=root, s3_endpoint=s3_env["MARS_S3_ENDPOINT"], s3_region="us-east-1", catalog=s3_env["MARS_CATALOG"]
     ).warehouse_resource(resolved=True)
+    for uri in wh.open_delta("photos").file_uris():  # every referenced file is complete (footer magic at both ends)
+        body = s3.get_object(Bucket=s3_env["bucket"], Key=uri.split("/", 3)[3])["Body"].read()
+        assert body[:4] == body[-4:] == b"PAR1", uri
+    run_demo_to_end(baseline["archive"], root, home, env)
     assert contents(wh, baseline["tables"]) == baseline["contents"]
     hidden = [k for k in keys() if k.rsplit("/", 1)[1].startswith(".")]
-    # at most the one write the kill interrupted is left, hidden from every reader (a later write
-    # of the partition removes it once stale: see below)
-    assert len(hidden) <= 1 and all(IN_FLIGHT.search(k) for k in hidden), hidden
+    assert not hidden, hidden  # an S3 object is put whole: nothing is written under a temporary name
     tables = baseline["contents"]
     print(
         f"FIGURES crash-s3: killed after {killed_at} of 7 partitions; {len(tables)} tables, "
@@ -238,16 +237,17 @@ def test_killed_s3_run_then_rerun_equals_an_uninterrupted_run(baseline, s3_env, 
     )
 
 
-def test_rerun_of_a_partition_removes_the_leftover_of_a_killed_writer(tmp_path):
+def test_a_killed_writers_uncommitted_file_is_invisible_and_vacuumed(tmp_path):
     import pyarrow as pa
 
     wh = Warehouse(root=str(tmp_path))
-    wh.write_table("silver", "photos", pa.table({"photo_id": [1, 2]}), {"rover": "curiosity", "sol": 7})
-    folder = tmp_path / "silver/photos/rover=curiosity/sol=7"
-    leftover = folder / f".part-0.parquet.{'d' * 32}.tmp"
-    leftover.write_bytes(b"PAR1 half a file")  # what a writer killed mid-write leaves
+    rows = pa.table({"rover": ["curiosity"] * 2, "sol": [7, 7], "photo_id": [1, 2]})
+    wh.write_silver_table("photos", rows, [("curiosity", 7)], {})
+    leftover = tmp_path / "silver/photos/rover=curiosity/part-00000-killed-c000.zstd.parquet"
+    pq.write_table(rows.drop_columns(["rover"]), leftover)  # data written, commit never made
     two_days_ago = time.time() - 2 * 86400
     os.utime(leftover, (two_days_ago, two_days_ago))
-    wh.write_table("silver", "photos", pa.table({"photo_id": [1, 2, 3]}), {"rover": "curiosity", "sol": 7})
-    assert wh.read_table("silver", "photos").num_rows == 3
-    assert sorted(p.name for p in folder.iterdir()) == ["part-0.parquet"]
+    assert wh.read_table("silver", "photos").num_rows == 2  # readers follow the log only
+    done = wh.maintain_silver_table("photos", retention_hours=24)
+    assert not leftover.exists() and done.files_vacuumed == 1 and done.bytes_vacuumed > 0
+    assert wh.read_table("silver", "photos").num_rows == 2

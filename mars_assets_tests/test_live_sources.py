@@ -8,11 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from mars_assets.cli import parse_sols
 from mars_assets.demo import ReplayServer, bundled_snapshot
+from mars_assets_tests.conftest import open_catalog
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ROOT = Path(__file__).resolve().parent.parent
@@ -63,7 +63,7 @@ def live_run(tmp_path_factory):
             )
             assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
             outs.append(r.stdout)
-    con = duckdb.connect(str(wh / "warehouse.duckdb"), read_only=True)
+    con = open_catalog(str(wh / "warehouse.duckdb"))
     yield con, outs
     con.close()
 

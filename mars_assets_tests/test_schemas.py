@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import unquote
 
 import duckdb
 import pyarrow as pa
@@ -263,12 +264,24 @@ def test_gold_parquet_has_exactly_the_documented_columns_and_types(full_demo):
 
 
 @pytest.mark.slow
-def test_silver_parquet_files_have_the_schemas_columns_and_types(full_demo):
+def test_silver_delta_tables_and_their_files_have_the_schemas_columns_and_types(full_demo):
+    from deltalake import DeltaTable
+
+    from mars_assets.resources.delta_tables import PARTITIONED_TABLES
+
     warehouse, _home, _out = full_demo
     for table, schema in SILVER_SCHEMAS.items():
-        files = sorted((warehouse / "silver" / table).rglob("*.parquet"))
-        assert files, table
-        for path in files:
-            in_folders = {"rover", "sol"} if "rover=" in str(path) else set()  # hive partition columns
-            expected = [(f.name, f.type) for f in schema if f.name not in in_folders]
-            assert [(f.name, f.type) for f in pq.read_schema(path)] == expected, path
+        delta = DeltaTable(str(warehouse / "silver" / table))
+        stored = pa.schema(delta.schema().to_arrow())
+        assert [(f.name, normal(f.type)) for f in stored] == [(f.name, normal(f.type)) for f in schema], table
+        partition = set(delta.metadata().partition_columns)  # rover of rover × sol tables: in the folder name
+        assert partition == ({"rover"} if table in PARTITIONED_TABLES else set()), table
+        expected = [(f.name, normal(f.type)) for f in schema if f.name not in partition]
+        for uri in delta.file_uris():
+            path = unquote(uri.removeprefix("file://"))
+            assert [(f.name, normal(f.type)) for f in pq.read_schema(path)] == expected, uri
+
+
+def normal(t: pa.DataType) -> str:
+    """A type's text without the element name of lists (Arrow says ``item``, Delta ``element``)."""
+    return str(t).replace("<element: ", "<item: ")

@@ -11,18 +11,15 @@ most likely to carry it.
 
 from __future__ import annotations
 
-import io
 import logging
 import traceback
 import uuid
 from pathlib import Path
 
-import boto3
 import dagster as dg
 import pytest
 from dagster._serdes import serialize_value
 
-from mars_assets.cli import run_demo
 from mars_assets.definitions import build_definitions
 from mars_assets.demo import ReplayServer
 from mars_assets.partitions import add_sols, rover_sol_key
@@ -30,7 +27,6 @@ from mars_assets.resources import UpstreamSources
 from mars_assets.settings import Settings
 from mars_assets.sources.http import ApiError
 from mars_assets.sources.photos_api import PhotosApiSource
-from mars_assets_tests.conftest import S3_SECRET
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -74,20 +70,6 @@ def instance_text(instance: dg.DagsterInstance) -> str:
         parts.append(serialize_value(run))
         parts += [serialize_value(entry) for entry in instance.all_logs(run.run_id)]
     return "\n".join(parts)
-
-
-@pytest.fixture
-def seen_keys(monkeypatch):
-    """The api_key values the replay server received (proof that the key was sent)."""
-    seen: list[str] = []
-    original = ReplayServer._route
-
-    def route(self, path, query):
-        seen.extend(query.get("api_key", []))
-        return original(self, path, query)
-
-    monkeypatch.setattr(ReplayServer, "_route", route)
-    return seen
 
 
 def test_exhausted_retries_put_no_key_in_the_error_its_causes_or_the_logs(replay, caplog):
@@ -163,48 +145,5 @@ def test_pipeline_leaves_the_api_key_nowhere(tmp_path, monkeypatch, capfd, caplo
     )
 
 
-@pytest.mark.slow
-def test_demo_on_s3_leaves_neither_the_api_key_nor_the_s3_secret(
-    s3_env, small_archive, tmp_path, monkeypatch, capfd, caplog, seen_keys
-):
-    """``mars-assets demo`` on the loopback S3 (moto): the bucket, the local catalog, the
-    instance and every log scanned for the NASA key and the S3 secret access key."""
-    secret = new_key()
-    SCANNED.update(files=0, bytes=0)
-    monkeypatch.setenv("NASA_API_KEY", secret)
-    monkeypatch.setenv("MARS_MAX_IMAGE_DOWNLOADS", "0")
-    monkeypatch.setenv("MARS_IMAGE_WORKERS", "1")
-    caplog.set_level(logging.DEBUG)
-    out = io.StringIO()
-    home = tmp_path / "dagster_home"
-    root = f"s3://{s3_env['bucket']}/demo"
-    assert run_demo(small_archive, root, tmp_path / "landing", str(home), out=out) == 0, out.getvalue()
-    assert secret in seen_keys
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=s3_env["MARS_S3_ENDPOINT"],
-        region_name="us-east-1",
-        aws_access_key_id=s3_env["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=S3_SECRET,
-    )
-    keys = [
-        o["Key"]
-        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=s3_env["bucket"])
-        for o in page.get("Contents", [])
-    ]
-    assert any(k.startswith("demo/bronze/photos/") for k in keys) and any(k.endswith(".parquet") for k in keys)
-    objects = {k: s3.get_object(Bucket=s3_env["bucket"], Key=k)["Body"].read() for k in keys}
-    captured = capfd.readouterr()
-    logs = out.getvalue() + captured.out + captured.err + caplog.text
-    with dg.DagsterInstance.from_config(str(home)) as instance:
-        recorded = instance_text(instance)
-    assert "api_key" not in recorded and S3_SECRET not in recorded
-    for value in (secret, S3_SECRET):
-        assert [k for k, data in objects.items() if any(n in data for n in needles(value))] == [], value[:6]
-        assert files_with(value, home, Path(s3_env["MARS_CATALOG"]).parent, tmp_path / "landing") == []
-        assert not text_hits(value, logs) and not text_hits(value, recorded)
-    print(
-        f"FIGURES secrets-s3: key sent on {len(seen_keys)} requests; scanned {len(objects)} bucket objects "
-        f"({sum(map(len, objects.values())):,} bytes), {SCANNED['files']} local files, {len(recorded):,} "
-        f"characters of runs and events, {len(logs):,} characters of logs, for 2 secrets: 0 hits"
-    )
+# The same scan on `mars-assets demo --warehouse s3://…` is part of the S3 demo test (one S3
+# demo for both): test_s3_warehouse.py::test_demo_on_s3_equals_the_local_run_and_leaves_no_secret

@@ -149,5 +149,6 @@ def _build_schema() -> pa.Schema:
 
 IMAGE_STATS_SCHEMA: pa.Schema = _build_schema()
 """Arrow schema of one ``image_statistics`` row (column order = dict key order).
-Schema metadata ``mars_assets.image_stats_version`` carries STATS_VERSION; every
+Schema metadata ``mars_assets.image_stats_version`` carries STATS_VERSION (recorded in each silver
+image_stats Delta commit, see mars_assets.lib.silver.commit_metadata); every
 field has a description under the field metadata key ``b"description"``."""

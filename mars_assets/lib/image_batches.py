@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mars_assets.imaging import ImageFile, ImageInput
-from mars_assets.lib.silver import now, quarantine_row
+from mars_assets.lib.silver import now, quarantine_row, write_silver
 from mars_assets.resources import Warehouse
 from mars_assets.schemas import IMAGE_INDEX_NAME, ImageIndexEntry, decode_image_index
 
@@ -190,3 +190,46 @@ def stats_problems(stats: list[dict]) -> list[str]:
             and sum(s["gray_hist"]) == s["width"] * s["height"]
         )
     ]
+
+
+#: The silver tables of the image assets, in PartitionImages order (images, stats, bad).
+TABLES = ("images", "image_stats", "image_quarantine")
+#: Finished partitions held before one commit per table: a commit costs 0.4–0.7 s on S3, so a
+#: backfill commits many partitions at once; COMMIT_IMAGES bounds the rows held in memory.
+COMMIT_PARTITIONS = 200
+COMMIT_IMAGES = 5000
+
+
+class PartitionCommits:
+    """Finished PartitionImages gathered and written together: one Delta commit per table for a
+    group of partitions (mars_assets.lib.silver.write_silver), with totals for the materialization."""
+
+    def __init__(self, context: Any, warehouse: Warehouse) -> None:
+        self._context, self._warehouse = context, warehouse
+        self._held: list[PartitionImages] = []
+        self.rows = dict.fromkeys(TABLES, 0)
+        self.commits = 0
+        self._last: dict[str, dict] = {}
+
+    def add(self, part: PartitionImages) -> None:
+        self._held.append(part)
+        if len(self._held) >= COMMIT_PARTITIONS or sum(len(p.images) for p in self._held) >= COMMIT_IMAGES:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self._held:
+            return
+        keys = [(p.rover, p.sol) for p in self._held]
+        for i, table in enumerate(TABLES):
+            rows = [r for p in self._held for r in (p.images, p.stats, p.bad)[i]]
+            result = write_silver(self._context, self._warehouse, table, rows, keys)
+            self.rows[table] += len(rows)
+            self._last[table] = dict(result.metadata or {})
+        self.commits += 1
+        self._held = []
+
+    def metadata(self, table: str) -> dict:
+        """Materialization metadata of ``table``: rows over all commits, commits, and the last
+        commit's table version, files and bytes."""
+        last = {k: v for k, v in self._last.get(table, {}).items() if k != "dagster/row_count"}
+        return {**last, "dagster/row_count": self.rows[table], "commits": self.commits}

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
-from collections.abc import Mapping
 from typing import Any
 
 import dagster as dg
@@ -14,6 +13,7 @@ import pyarrow as pa
 from mars_assets.metadata import column_schema
 from mars_assets.partitions import ROVERS
 from mars_assets.resources import Warehouse
+from mars_assets.resources.delta_tables import describe_partitions
 from mars_assets.schemas import SILVER_SCHEMAS
 from mars_assets.sources.photos_api import PhotosApiSource, parse_manifest, parse_rover, parse_rovers_listing, photos_of
 
@@ -75,20 +75,43 @@ def table_metadata(table: str) -> dict[str, Any]:
     return {"dagster/column_schema": column_schema(SILVER_SCHEMAS[table])}
 
 
+def commit_metadata(context: dg.AssetExecutionContext, table: str, partitions: list[tuple[str, int]] | None) -> dict:
+    """What a silver commit records about its write (Delta commit info): run, asset, partitions,
+    and the table schema's metadata (e.g. ``mars_assets.image_stats_version``), which Delta's
+    data files do not keep."""
+    schema_metadata = storage_schema(table).metadata or {}
+    return {
+        **{k.decode(): v.decode() for k, v in schema_metadata.items()},
+        "dagster_run_id": context.run.run_id,
+        "dagster_asset_key": f"silver/{table}",
+        "dagster_partitions": describe_partitions(partitions) if partitions is not None else "all",
+    }
+
+
 def write_silver(
+    context: dg.AssetExecutionContext,
     warehouse: Warehouse,
     table: str,
     rows: list[dict] | pa.Table,
-    partition: Mapping[str, Any] | None = None,
+    partitions: list[tuple[str, int]] | None = None,
     **metadata: Any,
 ) -> dg.MaterializeResult:
-    """Write silver ``table`` (or one rover × sol partition of it) typed by its schema; the
-    materialization records the row count, the object path and ``metadata``."""
+    """Write silver ``table`` typed by its schema: replace the rover × sol ``partitions`` (the
+    whole table when None) in one Delta commit that names the run. The materialization records
+    the rows written, the table version it made, the table's files and bytes at that version,
+    and ``metadata``."""
     data = rows if isinstance(rows, pa.Table) else pa.Table.from_pylist(rows, schema=storage_schema(table))
-    path = warehouse.write_table("silver", table, data, partition)
+    commit = warehouse.write_silver_table(table, data, partitions, commit_metadata(context, table, partitions))
     return dg.MaterializeResult(
         asset_key=["silver", table],
-        metadata={"dagster/row_count": data.num_rows, "path": dg.MetadataValue.path(path), **metadata},
+        metadata={
+            "dagster/row_count": data.num_rows,
+            "dagster/uri": warehouse.table_uri("silver", table),
+            "delta_version": commit.version,
+            "table_files": commit.files,
+            "table_bytes": dg.MetadataValue.int(commit.bytes),
+            **metadata,
+        },
     )
 
 
@@ -113,7 +136,7 @@ def write_layer(context: dg.AssetExecutionContext, warehouse: Warehouse, table: 
     rows, rejects = parse_layers(warehouse, table, parse)
     if rejects:
         context.log.warning(f"{len(rejects)} {table} features rejected: {rejects[:SHOWN_REJECTS]}")
-    return write_silver(warehouse, table, rows, rejected_features=len(rejects))
+    return write_silver(context, warehouse, table, rows, rejected_features=len(rejects))
 
 
 def rover_records(warehouse: Warehouse) -> list[tuple[dict, str]]:

@@ -1,41 +1,37 @@
-"""The warehouse: Parquet files under one root, local or S3, queried with DuckDB.
+"""The warehouse: one root, local or S3; silver as Delta Lake tables, queried with DuckDB.
 
 Layout (a contract users query with plain DuckDB)::
 
-    <root>/<layer>/<table>/rover=<rover>/sol=<sol>/part-0.parquet   partitioned tables
-    <root>/<layer>/<table>/part-0.parquet                           other tables
-    <root>/bronze/<source>/rover=<rover>/sol=<sol>/...              verbatim responses, image bytes
-    <catalog>                                                       views "<layer>"."<table>"
+    <root>/bronze/<source>/rover=<rover>/sol=<sol>/...     verbatim responses, image bytes
+    <root>/silver/<table>/_delta_log/, rover=<rover>/...   Delta tables (mars_assets.resources.delta_tables)
+    <root>/gold/<model>/part-0.parquet                     dbt models (dbt-duckdb external)
+    <catalog>                                              views "<layer>"."<table>"
 
-Partition columns (rover, sol) live in the directory names, not in the files: read with
-``read_parquet('<root>/silver/photos/**/*.parquet', hive_partitioning = true)``.
+Read silver with ``delta_scan('<root>/silver/photos')`` (DuckDB's delta extension), never a
+``read_parquet`` glob: a Delta folder also holds files replaced by later commits until they
+are vacuumed.
 
 The root is a local folder (default ``./warehouse``) or ``s3://bucket/prefix`` on AWS or
-any S3-compatible store. Every read and write goes through ``pyarrow.fs`` (one code
-path for both); DuckDB reads S3 through its httpfs extension, loaded from the
-pip-installed ``duckdb-ext-httpfs`` (no download at run time), with a temporary S3
+any S3-compatible store. Objects go through ``pyarrow.fs``, Delta tables through delta-rs
+(``storage_options``), DuckDB through its delta and httpfs extensions, loaded from the
+pip-installed ``duckdb-ext-*`` packages (no download at run time), with a temporary S3
 secret created per connection. Credentials come from the nested dagster-aws
 ``S3Resource`` (configured from the standard AWS environment variables through
 ``dg.EnvVar``) and are never logged or stored.
 
-Writes are idempotent and atomic per partition. A partition is one object,
-``part-0.parquet``. It is first written completely under a hidden temporary name in the
-same folder (``.part-0.parquet.<uuid>.tmp``), then moved over the old object (a rename
-locally; a server-side copy on S3, where an object appears whole or not at all), and only
-then are other ``*.parquet`` objects of the partition removed. The reader rule: read only
-``*.parquet`` objects (names starting with ``.`` are in-flight writes), so a rerun leaves
-exactly one copy of a partition's rows and a writer killed half way leaves the previous
-complete partition visible.
+A silver write is one Delta commit (all or nothing); a bronze object is written whole
+(see Warehouse._put), so a writer killed half way leaves the previous version visible.
 
-The catalog is a DuckDB file with views over the Parquet: ``<root>/warehouse.duckdb`` for
+The catalog is a DuckDB file with views over the tables: ``<root>/warehouse.duckdb`` for
 a local root, ``./warehouse.duckdb`` (or ``catalog``) for an S3 root, since DuckDB files
 cannot live on S3. Only one process may hold it read-write at a time.
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import os
-import time
 import uuid
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -46,22 +42,24 @@ import dagster as dg
 import duckdb
 import pyarrow as pa
 import pyarrow.fs as pafs
-import pyarrow.parquet as pq
 from dagster_aws.s3 import S3Resource
 
+from mars_assets.resources import delta_tables
+from mars_assets.resources.delta_tables import TableLayoutError
 from mars_assets.resources.s3 import (
+    S3Access,
     WarehouseAccessError,
     check_bucket,
-    load_httpfs,
+    load_extensions,
     s3_filesystem,
+    shared_database,
     sql_string,
 )
 
-PART_FILE = "part-0.parquet"
 CATALOG_FILE = "warehouse.duckdb"
+#: The one data file per partition of the pre-Delta layout (delta-rs names files part-00000-<uuid>...).
+OLD_PART_FILE = "part-0.parquet"
 PARTITION_COLUMNS = ("rover", "sol")
-#: A hidden temporary object older than this is a killed writer's leftover (write_table removes it).
-STALE_TMP_SECONDS = 3600
 
 
 class Warehouse(dg.ConfigurableResource):
@@ -146,19 +144,6 @@ class Warehouse(dg.ConfigurableResource):
             self._url_style() == "vhost" and host is not None,
         )
 
-    @staticmethod
-    def partition_dir(partition: Mapping[str, Any] | None) -> str:
-        if not partition:
-            return ""
-        return "/".join(f"{k}={partition[k]}" for k in PARTITION_COLUMNS if k in partition)
-
-    def table_dir(self, layer: str, table: str, partition: Mapping[str, Any] | None = None) -> str:
-        return self.path(layer, table, self.partition_dir(partition))
-
-    def table_glob(self, layer: str, table: str) -> str:
-        """The glob DuckDB reads a whole table with."""
-        return self.path(layer, table, "**", "*.parquet")
-
     # -- access check ------------------------------------------------------------------
     def check_access(self) -> None:
         """Fail fast, before any work, when the root cannot be written.
@@ -178,62 +163,90 @@ class Warehouse(dg.ConfigurableResource):
         check_bucket(self._s3(), self.bucket(), self._credentials())
 
     # -- tables ------------------------------------------------------------------------
-    def _replace(self, fs: pafs.FileSystem, folder: str, name: str, write) -> str:
-        """Write ``name`` in ``folder`` via a hidden temporary object, move it into place,
-        then delete the folder's other objects that ``write`` did not produce (``*.parquet`` only
-        when ``name`` is a Parquet part)."""
-        final = f"{folder}/{name}"
-        tmp = f"{folder}/.{name.rsplit('/', 1)[-1]}.{uuid.uuid4().hex}.tmp"
-        if "/" in name:
-            tmp = f"{final.rsplit('/', 1)[0]}/.{name.rsplit('/', 1)[1]}.{uuid.uuid4().hex}.tmp"
-        write(tmp)
-        fs.move(tmp, final)
-        return final
+    def table_uri(self, layer: str, table: str) -> str:
+        """Where a table lives: the Delta table folder (silver) or the Parquet folder (gold)."""
+        return self.path(layer, table)
 
-    def write_table(self, layer: str, table: str, data: pa.Table, partition: Mapping[str, Any] | None = None) -> str:
-        """Replace one table (or one partition of it) with ``data``; returns the object URI.
+    def storage_options(self) -> dict[str, str]:
+        """delta-rs (object_store) options for this root: empty locally, endpoint and credentials on
+        S3. They hold the credentials: pass them on, never log them."""
+        return self._access().delta_options() if self.is_s3 else {}
 
-        Partition columns are dropped from the file (they are in the path). Any other
-        ``*.parquet`` in the partition folder is removed after the new object is in place, and
-        so is a hidden ``.*.tmp`` older than STALE_TMP_SECONDS (the leftover of a killed writer).
-        """
+    def _files(self, layer: str, table: str) -> list[pafs.FileInfo]:
+        sel = pafs.FileSelector(self._p(layer, table), recursive=True, allow_not_found=True)
+        return [i for i in self._fs().get_file_info(sel) if i.type == pafs.FileType.File]
+
+    def old_layout_files(self, layer: str, table: str) -> list[str]:
+        """Files of a table folder in the pre-Delta layout (``part-0.parquet`` files, no
+        ``_delta_log``), as filesystem paths; [] for a Delta table, an empty folder, or the data
+        files of a first Delta write still committing."""
+        log = self._fs().get_file_info(pafs.FileSelector(self._p(layer, table, "_delta_log"), allow_not_found=True))
+        if log:
+            return []
+        files = self._files(layer, table)
+        return [i.path for i in files] if any(i.base_name == OLD_PART_FILE for i in files) else []
+
+    def delete_objects(self, paths: Iterable[str]) -> None:
+        """Delete objects given as filesystem paths (from old_layout_files)."""
         fs = self._fs()
-        folder = self._p(layer, table, self.partition_dir(partition))
-        if not self.is_s3:
-            fs.create_dir(folder, recursive=True)
-        if partition:
-            data = data.drop_columns([c for c in PARTITION_COLUMNS if c in partition and c in data.column_names])
-        final = self._replace(
-            fs, folder, PART_FILE, lambda tmp: pq.write_table(data, tmp, filesystem=fs, compression="zstd")
-        )
-        cutoff = time.time() - STALE_TMP_SECONDS
-        for info in fs.get_file_info(pafs.FileSelector(folder, allow_not_found=True)):
-            if info.type != pafs.FileType.File or info.path == final:
-                continue
-            if info.base_name.endswith(".parquet"):
-                fs.delete_file(info.path)
-            elif (
-                info.base_name.startswith(".")
-                and info.base_name.endswith(".tmp")
-                and info.mtime is not None
-                and info.mtime.timestamp() < cutoff
-            ):
-                fs.delete_file(info.path)  # left by a writer killed mid-write; no write lasts this long
-        return self.path(layer, table, self.partition_dir(partition), PART_FILE)
+        for path in paths:
+            fs.delete_file(path)
 
     def has_table(self, layer: str, table: str) -> bool:
-        fs = self._fs()
-        sel = pafs.FileSelector(self._p(layer, table), recursive=True, allow_not_found=True)
-        return any(
-            i.type == pafs.FileType.File and i.path.endswith(".parquet") and not i.base_name.startswith(".")
-            for i in fs.get_file_info(sel)
+        """Whether the table has been written: a Delta log (silver) or a Parquet file (gold).
+        Raises TableLayoutError for a silver folder in the pre-Delta layout."""
+        if layer != "silver":
+            files = self._files(layer, table)
+            return any(i.path.endswith(".parquet") and not i.base_name.startswith(".") for i in files)
+        if self.old_layout_files(layer, table):
+            raise TableLayoutError(
+                f"{self.path(layer, table)} is a table of the pre-Delta layout (Parquet files, no _delta_log): "
+                "run `mars-assets migrate` to convert the warehouse"
+            )
+        log = self._fs().get_file_info(pafs.FileSelector(self._p(layer, table, "_delta_log"), allow_not_found=True))
+        return any(i.base_name.endswith((".json", ".parquet")) for i in log)
+
+    def open_delta(self, table: str, version: int | str | None = None):
+        """The silver Delta table (deltalake.DeltaTable), as of ``version`` (number or ISO timestamp),
+        or None before its first write."""
+        if not self.has_table("silver", table):
+            return None
+        return delta_tables.open_table(self.table_uri("silver", table), self.storage_options(), version)
+
+    def write_silver_table(
+        self, table: str, data: pa.Table, partitions: list[tuple[str, int]] | None, commit_metadata: Mapping[str, str]
+    ) -> delta_tables.Commit:
+        """Replace rover × sol ``partitions`` of silver ``table`` (all of it when None) with ``data``
+        in one Delta commit carrying ``commit_metadata`` (mars_assets.resources.delta_tables)."""
+        self.has_table("silver", table)  # refuses a folder in the old layout
+        return delta_tables.write_table(
+            self.table_uri("silver", table),
+            data,
+            name=table,
+            storage_options=self.storage_options(),
+            partitions=partitions,
+            commit_metadata=commit_metadata,
         )
 
+    def maintain_silver_table(self, table: str, retention_hours: int) -> delta_tables.Maintenance | None:
+        """Compact, checkpoint, clean the log of, and vacuum silver ``table`` (delta_tables.maintain),
+        counting the bytes vacuum frees; None when the table has not been written."""
+        if not self.has_table("silver", table):
+            return None
+        sizes = functools.partial(self._size, "silver", table)
+        return delta_tables.maintain(self.table_uri("silver", table), self.storage_options(), retention_hours, sizes)
+
+    def _size(self, layer: str, table: str, relpath: str) -> int | None:
+        info = self._fs().get_file_info(self._p(layer, table, relpath))
+        return info.size if info.type == pafs.FileType.File else None
+
     def relation_sql(self, layer: str, table: str) -> str:
-        """SQL text of a relation that reads the whole table (hive partitions as columns)."""
-        return (
-            f"read_parquet({sql_string(self.table_glob(layer, table))}, hive_partitioning = true, union_by_name = true)"
-        )
+        """SQL text of a relation that reads the whole table: ``delta_scan`` of a silver Delta table,
+        ``read_parquet`` of a gold model's files."""
+        if layer == "silver":
+            return f"delta_scan({sql_string(self.table_uri(layer, table))})"
+        glob = self.path(layer, table, "**", "*.parquet")
+        return f"read_parquet({sql_string(glob)}, hive_partitioning = true, union_by_name = true)"
 
     def read_table(
         self,
@@ -243,47 +256,50 @@ class Warehouse(dg.ConfigurableResource):
         where: str | None = None,
         params: list | None = None,
     ) -> pa.Table:
-        """A table (or one partition) as Arrow, partition columns included.
+        """A table (or one rover × sol partition) as Arrow, partition columns included.
 
         ``where`` is a SQL condition with ``?`` placeholders bound from ``params``.
         Returns an empty table without columns when nothing was written yet.
         """
-        if partition:
-            fs = self._fs()
-            f = f"{self._p(layer, table, self.partition_dir(partition))}/{PART_FILE}"
-            if fs.get_file_info(f).type != pafs.FileType.File:
-                return pa.table({})
-            t = pq.read_table(f, filesystem=fs)
-            for k in PARTITION_COLUMNS:
-                if k in partition:
-                    typ = pa.int64() if k == "sol" else pa.string()
-                    t = t.append_column(k, pa.array([partition[k]] * t.num_rows, typ))
-            return t
         if not self.has_table(layer, table):
             return pa.table({})
+        conds, args = ([f"({where})"] if where else []), list(params or [])
+        for k in PARTITION_COLUMNS:
+            if partition and k in partition:
+                conds.append(f"{k} = ?")
+                args.append(partition[k])
+        sql = f"select * from {self.relation_sql(layer, table)}" + (f" where {' and '.join(conds)}" if conds else "")
         with self.connect() as con:
-            sql = f"select * from {self.relation_sql(layer, table)}" + (f" where {where}" if where else "")
-            return con.execute(sql, params or []).fetch_arrow_table()
+            return con.execute(sql, args).fetch_arrow_table()
 
     # -- raw objects (bronze) ----------------------------------------------------------
+    def _put(self, fs: pafs.FileSystem, path: str, data: bytes) -> None:
+        """Write one object whole: on S3 a PUT (an object appears whole or not at all); locally a
+        hidden temporary file in the same folder, renamed into place (listings skip names
+        starting with ``.``)."""
+        if self.is_s3:
+            with fs.open_output_stream(path) as out:
+                out.write(data)
+            return
+        folder, name = path.rsplit("/", 1)
+        fs.create_dir(folder, recursive=True)
+        tmp = f"{folder}/.{name}.{uuid.uuid4().hex}.tmp"
+        with fs.open_output_stream(tmp) as out:
+            out.write(data)
+        fs.move(tmp, path)
+
     def write_objects(self, prefix: str, objects: Mapping[str, bytes]) -> list[str]:
         """Replace the objects under ``prefix`` with ``objects`` (name -> bytes); returns URIs.
 
-        New objects are written first (each via a temporary name and a move), then
-        objects under the prefix that are not in ``objects`` are deleted.
+        New objects are written first (each whole, see _put), then objects under the prefix
+        that are not in ``objects`` are deleted.
         """
         fs = self._fs()
         folder = self._p(prefix)
         written = []
         for name, data in objects.items():
-            if not self.is_s3:
-                fs.create_dir(f"{folder}/{name}".rsplit("/", 1)[0], recursive=True)
-
-            def write(tmp: str, data: bytes = data) -> None:
-                with fs.open_output_stream(tmp) as out:
-                    out.write(data)
-
-            written.append(self._replace(fs, folder, name, write))
+            self._put(fs, f"{folder}/{name}", data)
+            written.append(f"{folder}/{name}")
         keep = set(written)
         for info in fs.get_file_info(pafs.FileSelector(folder, recursive=True, allow_not_found=True)):
             if info.type == pafs.FileType.File and info.path not in keep:
@@ -317,40 +333,35 @@ class Warehouse(dg.ConfigurableResource):
             return f.read()
 
     # -- DuckDB ------------------------------------------------------------------------
+    def _access(self) -> S3Access:
+        key, secret, token = self._credentials()
+        host, scheme = self._endpoint()
+        region = self._s3().region_name or "us-east-1"
+        return S3Access(key, secret, token, region, host, scheme, self._url_style())
+
     def duckdb_setup_sql(self) -> list[str]:
-        """Statements that let a DuckDB connection read this root (httpfs + a temporary S3 secret).
+        """Statements that let a DuckDB connection read this root (a temporary S3 secret).
 
         They hold the credentials: run them, never log them.
         """
         if not self.is_s3:
             return []
-        key, secret, token = self._credentials()
-        host, scheme = self._endpoint()
-        opts = [
-            f"KEY_ID {sql_string(key or '')}",
-            f"SECRET {sql_string(secret or '')}",
-            f"REGION {sql_string(self._s3().region_name or 'us-east-1')}",
-            f"URL_STYLE {sql_string(self._url_style())}",
-        ]
-        if token:
-            opts.append(f"SESSION_TOKEN {sql_string(token)}")
-        if host:
-            opts += [f"ENDPOINT {sql_string(host)}", f"USE_SSL {'true' if scheme == 'https' else 'false'}"]
-        return [f"CREATE OR REPLACE TEMPORARY SECRET mars_warehouse (TYPE s3, {', '.join(opts)})"]
+        access = self._access()
+        # one secret per root and endpoint (connections share one database: see shared_database);
+        # the name is a digest of where, never of the credentials
+        where = hashlib.sha256(f"{self.root_path()}|{access.host}".encode()).hexdigest()[:16]
+        return [access.duckdb_secret_sql(f"mars_warehouse_{where}", self.root_path())]
 
-    def _prepare(self, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
-        if self.is_s3:
-            load_httpfs(con)
-            for stmt in self.duckdb_setup_sql():
-                con.execute(stmt)
+    def prepare(self, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+        """``con`` with the delta (and, for S3, httpfs) extensions and the S3 secret loaded."""
+        load_extensions(con, s3=self.is_s3)
+        for stmt in self.duckdb_setup_sql():
+            con.execute(stmt)
         return con
 
     def dbt_env(self) -> dict[str, str]:
-        """Environment for a dbt-duckdb subprocess (see dbt/profiles.yml).
-
-        Credentials go in ``DBT_ENV_SECRET_*`` variables, which dbt scrubs from its logs and
-        artifacts; nothing secret travels in ``--vars``.
-        """
+        """Environment for a dbt-duckdb subprocess (see dbt/profiles.yml): the extension folder and,
+        on S3, the connection (S3Access.dbt_env: credentials only in ``DBT_ENV_SECRET_*``)."""
         env = {}
         try:
             import duckdb_ext
@@ -358,29 +369,20 @@ class Warehouse(dg.ConfigurableResource):
             env["MARS_DUCKDB_EXTENSION_DIR"] = duckdb_ext.get_extension_dir()
         except ImportError:
             pass
-        if self.is_s3:
-            key, secret, token = self._credentials()
-            host, scheme = self._endpoint()
-            env.update(
-                {
-                    "MARS_S3_REGION": self._s3().region_name or "us-east-1",
-                    "MARS_S3_ENDPOINT_HOST": host or "s3.amazonaws.com",
-                    "MARS_S3_URL_STYLE": self._url_style(),
-                    "MARS_S3_USE_SSL": "true" if scheme == "https" else "false",
-                    "DBT_ENV_SECRET_S3_KEY_ID": key or "",
-                    "DBT_ENV_SECRET_S3_SECRET": secret or "",
-                    "DBT_ENV_SECRET_S3_SESSION_TOKEN": token or "",
-                }
-            )
-        return env
+        return env | (self._access().dbt_env() if self.is_s3 else {})
 
     def open_catalog(self, read_only: bool = True) -> duckdb.DuckDBPyConnection:
         """A connection to the catalog file, able to read the root (close it when done)."""
-        return self._prepare(duckdb.connect(self.catalog_path(), read_only=read_only))
+        return self.prepare(duckdb.connect(self.catalog_path(), read_only=read_only))
 
     def connect(self) -> duckdb.DuckDBPyConnection:
-        """A new in-memory DuckDB connection for compute (parallel-safe), able to read the root."""
-        return self._prepare(duckdb.connect(":memory:"))
+        """A new DuckDB connection for compute (one per thread; close it when done), able to read
+        the root: a cursor of the process's shared in-memory database, whose extensions are
+        loaded once."""
+        con = shared_database(self.is_s3).cursor()
+        for stmt in self.duckdb_setup_sql():
+            con.execute(stmt)
+        return con
 
     def catalog_path(self) -> str:
         if self.catalog:
@@ -397,7 +399,7 @@ class Warehouse(dg.ConfigurableResource):
         """
         Path(self.catalog_path()).parent.mkdir(parents=True, exist_ok=True)
         made = []
-        con = self._prepare(duckdb.connect(self.catalog_path()))
+        con = self.prepare(duckdb.connect(self.catalog_path()))
         try:
             for layer, table in tables:
                 if not self.has_table(layer, table):

@@ -1,4 +1,4 @@
-"""Schedules: re-ingest the newest sols daily, rebuild gold weekly (crons from Settings)."""
+"""Schedules: re-ingest the newest sols daily, rebuild gold and maintain silver weekly (crons from Settings)."""
 
 import dagster as dg
 
@@ -40,4 +40,13 @@ weekly_gold_rebuild = dg.ScheduleDefinition(
     job=jobs.gold_rebuild_job,  # an attribute: the job is defined once, in defs/jobs.py
     default_status=dg.DefaultScheduleStatus.STOPPED,
     description=f"Weekly full gold rebuild ({CRONS.gold}, MARS_GOLD_CRON).",
+)
+
+#: Weekly compaction and vacuum of the silver Delta tables (MARS_MAINTENANCE_CRON).
+weekly_silver_maintenance = dg.ScheduleDefinition(
+    name="weekly_silver_maintenance",
+    cron_schedule=CRONS.maintenance,
+    target=dg.AssetSelection.assets(["maintenance", "silver_tables"]),
+    default_status=dg.DefaultScheduleStatus.STOPPED,
+    description=f"Weekly compaction, log cleanup and vacuum of every silver Delta table ({CRONS.maintenance}).",
 )

@@ -17,7 +17,7 @@ GOLD_MODELS = ("mission_summary", "camera_usage", "sol_activity", "photo_gaps", 
     pool=CATALOG_POOL,
     automation_condition=EAGER_OVER_PARTITIONS,
     deps=[dg.AssetKey(["silver", t]) for t in SILVER_SCHEMAS] + [dg.AssetKey(["gold", m]) for m in GOLD_MODELS],
-    description="<root>/warehouse.duckdb: a view silver.<table> over the Parquet of every silver table "
+    description="<root>/warehouse.duckdb: a view silver.<table> (delta_scan) over every silver Delta table "
     "(dbt keeps gold.<model>). It runs after dbt: one writer of the file at a time.",
 )
 def warehouse_catalog(warehouse: Warehouse) -> dg.MaterializeResult:

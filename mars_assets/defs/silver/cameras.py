@@ -17,7 +17,7 @@ from mars_assets.resources import Warehouse
     description="One row per rover × camera: the cameras each rover lists plus every camera seen in "
     "photos (an unknown camera is kept with listed_by_rover = false).",
 )
-def silver_cameras(warehouse: Warehouse) -> dg.MaterializeResult:
+def silver_cameras(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
     cams: dict[tuple[str, str], dict] = {}
     for rec, _origin in rover_records(warehouse):
         for c in rec["cameras"]:
@@ -50,4 +50,4 @@ def silver_cameras(warehouse: Warehouse) -> dg.MaterializeResult:
                 },
             )
             row.update(camera_id=cid, photos_seen=True)
-    return write_silver(warehouse, "cameras", sorted(cams.values(), key=lambda r: (r["rover"], r["camera"])))
+    return write_silver(context, warehouse, "cameras", sorted(cams.values(), key=lambda r: (r["rover"], r["camera"])))

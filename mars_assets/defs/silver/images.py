@@ -3,13 +3,11 @@ statistics (mars_assets.imaging) and what could not be had or decoded, per rover
 
 import dagster as dg
 
-from mars_assets.lib.image_batches import ImageBatcher, TimedSubmit, stats_problems
-from mars_assets.lib.silver import table_metadata, write_silver
+from mars_assets.lib.image_batches import TABLES, ImageBatcher, PartitionCommits, TimedSubmit, stats_problems
+from mars_assets.lib.silver import table_metadata
 from mars_assets.partitions import rover_sol_of_key, rover_sol_partitions
 from mars_assets.resources import Warehouse
 from mars_assets.resources.compute import ImageStatsCompute
-
-TABLES = ("images", "image_stats", "image_quarantine")
 
 
 def _spec(table: str, description: str) -> dg.AssetSpec:
@@ -50,24 +48,23 @@ def _spec(table: str, description: str) -> dg.AssetSpec:
 )
 def silver_images(context: dg.AssetExecutionContext, warehouse: Warehouse, image_stats_compute: ImageStatsCompute):
     """Images, statistics and quarantine of every rover × sol of the run (one run can hold many
-    partitions: a backfill runs as a single run). Each partition is written whole. Statistics are
-    computed on the worker processes of ``image_stats_compute``."""
-    totals = dict.fromkeys(TABLES, 0)
+    partitions: a backfill runs as a single run). Finished partitions are committed together,
+    one Delta commit per table for up to COMMIT_PARTITIONS partitions or COMMIT_IMAGES images.
+    Statistics are computed on the worker processes of ``image_stats_compute``."""
+    commits = PartitionCommits(context, warehouse)
     problems = 0
     with image_stats_compute.session() as submit:
         timed = TimedSubmit(submit)
         batcher = ImageBatcher(warehouse, timed)
         for part in batcher.run([rover_sol_of_key(k) for k in context.partition_keys]):
-            where = {"rover": part.rover, "sol": part.sol}
-            for table, rows in zip(TABLES, (part.images, part.stats, part.bad), strict=True):
-                write_silver(warehouse, table, rows, where)
-                totals[table] += len(rows)
+            commits.add(part)
             problems += len(stats_problems(part.stats)) + (len(part.stats) != len(part.images))
-    for table, rows in totals.items():
+    commits.flush()
+    for table in TABLES:
         yield dg.MaterializeResult(
             asset_key=["silver", table],
             metadata={
-                "dagster/row_count": rows,
+                **commits.metadata(table),
                 "partitions": len(context.partition_keys),
                 "stats_wait_seconds": round(timed.waited, 3),
                 "stats_workers": image_stats_compute.effective_workers,
@@ -77,5 +74,5 @@ def silver_images(context: dg.AssetExecutionContext, warehouse: Warehouse, image
         check_name="statistics_in_range",
         asset_key=["silver", "image_stats"],
         passed=problems == 0,
-        metadata={"stats_rows": totals["image_stats"], "problems": problems},
+        metadata={"stats_rows": commits.rows["image_stats"], "problems": problems},
     )

@@ -17,7 +17,9 @@ from mars_assets.sources.product_ids import parse_product_id
     description="Every image file in the landing zone with the rover, sol and camera its product id "
     "gives; a file whose sol cannot be known is status 'quarantined' with the reason.",
 )
-def silver_landing_files(landing: LandingZone, warehouse: Warehouse) -> dg.MaterializeResult:
+def silver_landing_files(
+    context: dg.AssetExecutionContext, landing: LandingZone, warehouse: Warehouse
+) -> dg.MaterializeResult:
     rows = []
     for f in landing.list_images():
         pid = parse_product_id(f.path)
@@ -35,4 +37,4 @@ def silver_landing_files(landing: LandingZone, warehouse: Warehouse) -> dg.Mater
                 "reason": None if routed else pid.reason,
             }
         )
-    return write_silver(warehouse, "landing_files", rows)
+    return write_silver(context, warehouse, "landing_files", rows)

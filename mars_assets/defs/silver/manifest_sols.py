@@ -17,9 +17,9 @@ from mars_assets.sources.photos_api import parse_manifest
     metadata=table_metadata("manifest_sols"),
     description="Per rover × sol from the mission manifests: earth_date, total_photos, cameras.",
 )
-def silver_manifest_sols(warehouse: Warehouse) -> dg.MaterializeResult:
+def silver_manifest_sols(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
     rows = []
     for rover in ROVERS:
         for _name, body in bronze_bodies(warehouse, f"bronze/manifests/rover={rover}"):
             rows.extend(parse_manifest(body)[1])
-    return write_silver(warehouse, "manifest_sols", rows)
+    return write_silver(context, warehouse, "manifest_sols", rows)

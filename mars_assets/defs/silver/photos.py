@@ -102,8 +102,9 @@ def silver_photos(context: dg.AssetExecutionContext, warehouse: Warehouse):
         rows[row["photo_id"]] = row
     photos = pa.Table.from_pylist(sorted(rows.values(), key=lambda r: r["photo_id"]), schema=storage_schema("photos"))
     cams = sorted(set(photos.column("camera").to_pylist()))
-    part = {"rover": rover, "sol": sol}
+    part = [(rover, sol)]
     yield write_silver(
+        context,
         warehouse,
         "photos",
         photos,
@@ -113,7 +114,7 @@ def silver_photos(context: dg.AssetExecutionContext, warehouse: Warehouse):
         duplicates_dropped=duplicates,
         filtered_not_full_frame=parsed.filtered,
     )
-    yield write_silver(warehouse, "photo_quarantine", bad, part)
+    yield write_silver(context, warehouse, "photo_quarantine", bad, part)
     yield manifest_check(warehouse, rover, sol, photos.num_rows, cams)
     yield dg.AssetCheckResult(
         check_name="no_quarantined_photos",

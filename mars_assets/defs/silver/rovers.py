@@ -41,7 +41,7 @@ def _reference(rover: str) -> dict:
     description="One row per rover: the newest facts (by max_date) from the rovers listing, the manifests "
     "and the rover objects embedded in photos (long or short form), over the missions' reference facts.",
 )
-def silver_rovers(warehouse: Warehouse) -> dg.MaterializeResult:
+def silver_rovers(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
     best: dict[str, dict] = {r: _reference(r) for r in ROVER_REFERENCE}
     for rec, origin in rover_records(warehouse):
         cur = best.get(rec["rover"])
@@ -53,4 +53,4 @@ def silver_rovers(warehouse: Warehouse) -> dg.MaterializeResult:
             for k, v in rec.items():
                 if cur.get(k) is None and v is not None:
                     cur[k] = v
-    return write_silver(warehouse, "rovers", sorted(best.values(), key=lambda r: r["rover"]))
+    return write_silver(context, warehouse, "rovers", sorted(best.values(), key=lambda r: r["rover"]))
