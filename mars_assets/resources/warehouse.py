@@ -347,10 +347,11 @@ class Warehouse(dg.ConfigurableResource):
         if not self.is_s3:
             return []
         access = self._access()
-        # one secret per root and endpoint (connections share one database: see shared_database);
-        # the name is a digest of where, never of the credentials
-        where = hashlib.sha256(f"{self.root_path()}|{access.host}".encode()).hexdigest()[:16]
-        return [access.duckdb_secret_sql(f"mars_warehouse_{where}", self.root_path())]
+        # one secret per bucket and endpoint (connections share one database: see shared_database),
+        # scoped to the bucket; the name is a digest of where, never of the credentials
+        bucket = f"s3://{self.bucket()}"
+        where = hashlib.sha256(f"{bucket}|{access.host}".encode()).hexdigest()[:16]
+        return [access.duckdb_secret_sql(f"mars_warehouse_{where}", bucket)]
 
     def prepare(self, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
         """``con`` with the delta (and, for S3, httpfs) extensions and the S3 secret loaded."""
