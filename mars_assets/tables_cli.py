@@ -136,12 +136,7 @@ def migrate(wh: Warehouse, out) -> int:
         with wh.connect() as con:
             rel = f"read_parquet({sql_string(glob)}, hive_partitioning = true, union_by_name = true)"
             data = con.execute(f"select * from {rel}").fetch_arrow_table()
-        schema = storage_schema(table)
-        cols = [
-            data.column(f.name).cast(f.type) if f.name in data.column_names else pa.nulls(data.num_rows, f.type)
-            for f in schema
-        ]
-        data = pa.Table.from_arrays(cols, schema=schema)
+        data = delta_tables.conform(data, storage_schema(table))
         commit = delta_tables.write_table(
             wh.table_uri("silver", table),
             data,

@@ -37,6 +37,8 @@ import pyarrow as pa
 from deltalake import CommitProperties, DeltaTable, PostCommitHookProperties, WriterProperties, write_deltalake
 from deltalake.exceptions import CommitFailedError, TableNotFoundError
 
+from mars_assets.resources.s3 import sql_string
+
 #: Tables written per rover × sol; partitioned by rover, sol a column.
 PARTITIONED_TABLES = frozenset({"photos", "photo_quarantine", "images", "image_stats", "image_quarantine"})
 PARTITION_BY = ["rover"]
@@ -70,10 +72,6 @@ class SchemaChangeError(RuntimeError):
     """New rows change the type of a stored column: a breaking change (see overwrite_schema)."""
 
 
-def sql_literal(value: str) -> str:
-    return "'" + str(value).replace("'", "''") + "'"
-
-
 def sol_ranges(sols: Iterable[int]) -> list[tuple[int, int]]:
     """Sorted sols as inclusive ``(first, last)`` runs of consecutive sols."""
     runs: list[list[int]] = []
@@ -100,7 +98,7 @@ def partition_predicate(partitions: Iterable[tuple[str, int]]) -> str:
     for rover, runs in _by_rover(partitions).items():
         for a, b in runs:
             sol = f"sol = {a}" if a == b else f"sol BETWEEN {a} AND {b}"
-            terms.append(f"(rover = {sql_literal(rover)} AND {sol})")
+            terms.append(f"(rover = {sql_string(rover)} AND {sol})")
     if not terms:
         raise ValueError("no partitions to replace")
     return " OR ".join(terms)
@@ -245,6 +243,16 @@ def history(table: DeltaTable, limit: int | None = None) -> list[dict[str, Any]]
     return out
 
 
+def conform(data: pa.Table, schema: pa.Schema) -> pa.Table:
+    """``data`` in ``schema``: columns cast to its types (ArrowInvalid when a value cannot be),
+    columns it lacks dropped, its columns missing from ``data`` null."""
+    cols = [
+        data.column(f.name).cast(f.type) if f.name in data.column_names else pa.nulls(data.num_rows, f.type)
+        for f in schema
+    ]
+    return pa.Table.from_arrays(cols, schema=schema)
+
+
 def overwrite_schema(
     uri: str, schema: pa.Schema, *, name: str, storage_options: Mapping[str, str], commit_metadata: Mapping[str, str]
 ) -> Commit:
@@ -256,12 +264,7 @@ def overwrite_schema(
     table = open_table(uri, opts)
     if table is None:
         raise TableNotFoundError(f"no Delta table silver.{name}")
-    old = pa.table(table.to_pyarrow_table())
-    cols = [
-        old.column(f.name).cast(f.type) if f.name in old.column_names else pa.nulls(old.num_rows, f.type)
-        for f in schema
-    ]
-    new = pa.Table.from_arrays(cols, schema=schema)
+    new = conform(pa.table(table.to_pyarrow_table()), schema)
     commit_id = uuid.uuid4().hex
     write_deltalake(
         uri,

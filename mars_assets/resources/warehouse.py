@@ -176,12 +176,14 @@ class Warehouse(dg.ConfigurableResource):
         sel = pafs.FileSelector(self._p(layer, table), recursive=True, allow_not_found=True)
         return [i for i in self._fs().get_file_info(sel) if i.type == pafs.FileType.File]
 
-    def old_layout_files(self, layer: str, table: str) -> list[str]:
+    def _delta_log(self, layer: str, table: str) -> list[pafs.FileInfo]:
+        return self._fs().get_file_info(pafs.FileSelector(self._p(layer, table, "_delta_log"), allow_not_found=True))
+
+    def old_layout_files(self, layer: str, table: str, log: list[pafs.FileInfo] | None = None) -> list[str]:
         """Files of a table folder in the pre-Delta layout (``part-0.parquet`` files, no
         ``_delta_log``), as filesystem paths; [] for a Delta table, an empty folder, or the data
-        files of a first Delta write still committing."""
-        log = self._fs().get_file_info(pafs.FileSelector(self._p(layer, table, "_delta_log"), allow_not_found=True))
-        if log:
+        files of a first Delta write still committing. ``log``: the ``_delta_log`` listing, if had."""
+        if log if log is not None else self._delta_log(layer, table):
             return []
         files = self._files(layer, table)
         return [i.path for i in files] if any(i.base_name == OLD_PART_FILE for i in files) else []
@@ -198,12 +200,12 @@ class Warehouse(dg.ConfigurableResource):
         if layer != "silver":
             files = self._files(layer, table)
             return any(i.path.endswith(".parquet") and not i.base_name.startswith(".") for i in files)
-        if self.old_layout_files(layer, table):
+        log = self._delta_log(layer, table)  # listed once: it answers both questions
+        if self.old_layout_files(layer, table, log):
             raise TableLayoutError(
                 f"{self.path(layer, table)} is a table of the pre-Delta layout (Parquet files, no _delta_log): "
                 "run `mars-assets migrate` to convert the warehouse"
             )
-        log = self._fs().get_file_info(pafs.FileSelector(self._p(layer, table, "_delta_log"), allow_not_found=True))
         return any(i.base_name.endswith((".json", ".parquet")) for i in log)
 
     def open_delta(self, table: str, version: int | str | None = None):
