@@ -108,7 +108,7 @@ def _phases(instance, run_id: str, t_start: float, t_end: float) -> list[tuple[s
 
 
 @contextlib.contextmanager
-def _postgres(base: Path):
+def postgres_server(base: Path):
     """A throwaway PostgreSQL server on 127.0.0.1 (data in ``base``), stopped on exit;
     yields its URL. Needs the PostgreSQL server binaries (Debian: ``postgresql``);
     as root, the server runs as the ``postgres`` user (it refuses root)."""
@@ -215,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
         home.mkdir()
         instance_yaml = "telemetry:\n  enabled: false\n"
         if args.storage == "postgres":
-            url = stack.enter_context(_postgres(tmp_path / "pg"))
+            url = stack.enter_context(postgres_server(tmp_path / "pg"))
             instance_yaml += f"storage:\n  postgres:\n    postgres_url: {url}\n"
         (home / "dagster.yaml").write_text(instance_yaml)
         os.environ["DAGSTER_HOME"] = str(home)

@@ -1,9 +1,9 @@
 """``mars-assets``: run the main job on a recorded snapshot, serve a snapshot, open the UI.
 
     mars-assets demo [--archive DIR] [--warehouse DIR] [--landing DIR]
-    mars-assets serve-archive [--archive DIR] [--port N]
+    mars-assets serve-archive [--archive DIR] [--port N] [--latency SECONDS] [--rate-limit N]
     mars-assets ui [--archive DIR] [--port N]
-    mars-assets run --rover perseverance --sols 1200-1202 [--warehouse DIR|s3://...]
+    mars-assets run --rover perseverance --sols 1200-1202 [--warehouse DIR|s3://...] [--no-images]
     mars-assets tables history|read|overwrite-schema silver.<table> ...   (mars_assets.tables_cli)
     mars-assets sql ["select ..."]
     mars-assets migrate
@@ -32,6 +32,7 @@ from mars_assets import tables_cli
 from mars_assets.demo import ArchiveLayoutError, Snapshot, default_archive
 from mars_assets.resources.delta_tables import SchemaChangeError, TableLayoutError
 from mars_assets.resources.warehouse import WarehouseAccessError
+from mars_assets.runs import ingest, job_runner, reap_dead_runs
 
 
 def _dagster_home(path: str | None) -> Path:
@@ -59,24 +60,6 @@ def land_snapshot_images(snapshot: Snapshot, landing: Path) -> int:
     return copied
 
 
-#: Console log level of the demo's runs (every event still goes to the instance for the UI).
-QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
-
-
-def _job_runner(defs, instance, failures: list[str]):
-    """``run(job, **execute_in_process kwargs)``: runs a job of ``defs`` on ``instance`` with
-    console logs at WARNING; a failed run is appended to ``failures`` (not raised)."""
-
-    def run(job: str, **kw) -> None:
-        result = defs.resolve_job_def(job).execute_in_process(
-            instance=instance, raise_on_error=False, run_config=QUIET, **kw
-        )
-        if not result.success:
-            failures.append(f"{job} {kw.get('partition_key', '')}".strip())
-
-    return run
-
-
 def run_demo(
     archive: Path, warehouse: str | Path, landing: Path, dagster_home: str | None = None, out=sys.stdout
 ) -> int:
@@ -90,7 +73,7 @@ def run_demo(
 
     from mars_assets.definitions import build_definitions
     from mars_assets.demo import ReplayServer
-    from mars_assets.partitions import add_sols, rover_sol_key
+    from mars_assets.partitions import add_sols
     from mars_assets.settings import Settings
 
     started = time.perf_counter()
@@ -107,7 +90,8 @@ def run_demo(
         settings = settings.replaying(server)
         defs = build_definitions(settings)
 
-        run = _job_runner(defs, instance, failures)
+        reap_dead_runs(instance, out)
+        run = job_runner(defs, instance, failures)
         run("reference_job")
         partitions: set[tuple[str, int]] = {(r, s) for r, sols in snapshot.sols().items() for s in sols}
         if wh.has_table("silver", "landing_files"):
@@ -116,10 +100,15 @@ def run_demo(
         manifest_sols = []
         if wh.has_table("silver", "manifest_sols"):
             manifest_sols = wh.read_table("silver", "manifest_sols").column("sol").to_pylist()
-        add_sols(instance, [s for _, s in partitions] + manifest_sols)
-        print(f"materializing {len(partitions)} rover × sol partitions", file=out)
+        # the snapshot's sols first: a rover's sols are then adjacent in the dimension, one range a batch
+        add_sols(instance, sorted({s for _, s in partitions}))
+        add_sols(instance, manifest_sols)
+        by_rover: dict[str, list[int]] = {}
         for rover, sol in sorted(partitions):
-            run("rover_sol_job", partition_key=rover_sol_key(rover, sol))
+            by_rover.setdefault(rover, []).append(sol)
+        print(f"materializing {len(partitions)} rover × sol partitions", file=out)
+        runs = ingest(run, instance, by_rover, out)
+        print(f"{runs} ingest runs", file=out)
         run("warehouse_job")
 
     print_summary(wh, out)
@@ -192,14 +181,19 @@ def parse_sols(text: str) -> list[int]:
 
 
 def run_sols(
-    rovers: list[str], sols: list[int], warehouse: str, dagster_home: str | None = None, out=sys.stdout
+    rovers: list[str],
+    sols: list[int],
+    warehouse: str,
+    dagster_home: str | None = None,
+    out=sys.stdout,
+    images: bool = True,
 ) -> int:
     """Ingest ``sols`` of ``rovers`` from the configured live sources (see mars_assets.settings),
-    then rebuild gold. Returns 0 when every run succeeded."""
+    then rebuild gold. ``images=False`` ingests the photo metadata only (``photos_job``).
+    Returns 0 when every run succeeded."""
     import dagster as dg
 
     from mars_assets.definitions import build_definitions
-    from mars_assets.partitions import add_sols, rover_sol_key
     from mars_assets.settings import Settings
 
     started = time.perf_counter()
@@ -212,25 +206,40 @@ def run_sols(
     defs = build_definitions(settings)
     failures = []
     with dg.DagsterInstance.get() as instance:
-        run = _job_runner(defs, instance, failures)
+        reap_dead_runs(instance, out)
+        run = job_runner(defs, instance, failures)
         run("reference_job")
-        add_sols(instance, sols)
         for rover in rovers:
             print(f"{rover}: sols {sols[0]}..{sols[-1]} from {dict(settings.sources)[rover]}", file=out)
-            for sol in sols:
-                run("rover_sol_job", partition_key=rover_sol_key(rover, sol))
+        runs = ingest(run, instance, dict.fromkeys(rovers, sols), out, "rover_sol_job" if images else "photos_job")
+        print(f"{runs} ingest runs", file=out)
         run("warehouse_job")
     print(f"wall time {time.perf_counter() - started:.1f} s", file=out)
     return _failed(failures)
 
 
-def serve_archive(archive: Path, port: int) -> int:
+def serve_archive(
+    archive: Path, port: int, latency: float = 0.0, rate_limit: int = 1000, rate_window: float | None = None
+) -> int:
+    """Replay ``archive`` on 127.0.0.1:``port`` until SIGINT or SIGTERM (ReplayServer: every answer
+    ``latency`` seconds late; ``rate_limit`` requests per server lifetime, or per ``rate_window``
+    seconds). Prints the URLs (and ``MARS_REPLAY_STATS=`` its ``/_stats`` JSON route), and on exit
+    ``served N requests``."""
     from mars_assets.demo import ReplayServer
 
-    with ReplayServer(archive, port=port) as server:
-        print(f"MARS_PHOTOS_API_URL={server.photos_api_url}\nMARS_MMGIS_URL={server.mmgis_url}", flush=True)
+    def _stop(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _stop)
+    with ReplayServer(archive, port=port, latency=latency, rate_limit=rate_limit, rate_window=rate_window) as server:
+        print(
+            f"MARS_PHOTOS_API_URL={server.photos_api_url}\nMARS_MMGIS_URL={server.mmgis_url}\n"
+            f"MARS_REPLAY_STATS={server.stats_url}",
+            flush=True,
+        )
         with contextlib.suppress(KeyboardInterrupt):
             signal.pause()
+        print(f"served {server.stats()['requests']} requests", flush=True)
     return 0
 
 
@@ -265,6 +274,7 @@ def main(argv: list[str] | None = None) -> int:
     live.add_argument("--sols", required=True, help="sols, e.g. 1200-1202 or 5,7,9")
     live.add_argument("--warehouse", default=None, help="warehouse root (default $MARS_WAREHOUSE or ./warehouse)")
     live.add_argument("--dagster-home", default=None)
+    live.add_argument("--no-images", action="store_true", help="photo metadata only: no image downloads or statistics")
     for p in (demo, serve, ui):
         p.add_argument(
             "--archive", type=Path, default=None, help="snapshot folder (default $MARS_ARCHIVE or the bundled snapshot)"
@@ -282,6 +292,9 @@ def main(argv: list[str] | None = None) -> int:
             "--dagster-home", default=None, help="Dagster instance folder (default $DAGSTER_HOME or ./.dagster_home)"
         )
     serve.add_argument("--port", type=int, default=8765)
+    serve.add_argument("--latency", type=float, default=0.0, metavar="SECONDS", help="added to every answer")
+    serve.add_argument("--rate-limit", type=int, default=1000, metavar="N", help="requests allowed (default 1000)")
+    serve.add_argument("--rate-window", type=float, default=None, metavar="SECONDS", help="per window (default: ever)")
     ui.add_argument("--port", type=int, default=3000)
     tables_cli.add_parsers(sub)
     args = parser.parse_args(argv)
@@ -300,9 +313,9 @@ def main(argv: list[str] | None = None) -> int:
             warehouse = args.warehouse or os.environ.get("MARS_WAREHOUSE", "warehouse")
             if not warehouse.startswith("s3://"):
                 warehouse = str(Path(warehouse).expanduser().resolve())
-            return run_sols(args.rover, parse_sols(args.sols), warehouse, args.dagster_home)
+            return run_sols(args.rover, parse_sols(args.sols), warehouse, args.dagster_home, images=not args.no_images)
         if args.command == "serve-archive":
-            return serve_archive(archive, args.port)
+            return serve_archive(archive, args.port, args.latency, args.rate_limit, args.rate_window)
         return run_ui(archive, args.port, args.dagster_home)
     except (ArchiveLayoutError, WarehouseAccessError, TableLayoutError, SchemaChangeError, ValueError) as exc:
         print(f"mars-assets: {exc}", file=sys.stderr)

@@ -9,12 +9,19 @@
 | MARS_MMGIS_URL | https://mars.nasa.gov/mmgis-maps | MMGIS layers |
 | MARS_IMAGE_HOSTS | (NASA hosts) | extra comma-separated hosts allowed for image downloads |
 | MARS_MAX_IMAGE_DOWNLOADS | 10 | downloads per rover × sol (0 none, -1 all) |
+| MARS_IMAGE_DOWNLOAD_CONCURRENCY | 4 | image downloads in flight per host within a run (at least 1) |
 | MARS_S3_ENDPOINT (or AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL) | AWS | S3-compatible endpoint URL |
 | AWS_REGION (or AWS_DEFAULT_REGION) | us-east-1 | S3 region |
 | MARS_S3_URL_STYLE | path with an endpoint, else vhost | S3 addressing style |
 | AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN | AWS default chain | S3 credentials (dg.EnvVar) |
 | MARS_SOURCES | JPL feeds for Perseverance/Curiosity, photos_api_v1 for Spirit/Opportunity | source per rover |
 | MARS_JPL_MARS2020_URL, MARS_JPL_MSL_URL | the JPL feed URLs | JPL raw-image feeds |
+| MARS_PHOTOS_API_PAGE_SIZE | 0 (whole sol, one request) | v1 photos a page (a mirror that pages: its largest) |
+| MARS_SOURCE_CONCURRENCY | 4 each (v1 with DEMO_KEY: 1) | sols in flight per source: jpl_mars2020=4,jpl_msl=4 |
+| MARS_SOURCE_RATE | v1 1000/h (DEMO_KEY 30/h+50/d), JPL none | requests per source, all processes: jpl_msl=3600/h |
+| MARS_RATE_LIMIT_DIR | $DAGSTER_HOME/rate_limits (or a temp folder) | where the shared request counts and pauses live |
+| MARS_RATE_MAX_WAIT_SECONDS | 300 | longest wait for a request slot before RateLimitError |
+| MARS_RATE_PAUSE_SECONDS | 60 | pause after X-RateLimit-Remaining: 0 without Retry-After |
 | MARS_IMAGE_WORKERS | 0 (every core) | worker processes for image statistics |
 | MARS_CATALOG | <root>/warehouse.duckdb, ./warehouse.duckdb for S3 | DuckDB catalog file |
 | MARS_MAX_RUNS_PER_TICK | 25 | run requests per sensor tick |
@@ -22,6 +29,7 @@
 | MARS_RECENT_SOLS | 3 | sols per rover the daily schedule re-ingests |
 | MARS_INGEST_CRON, MARS_GOLD_CRON | 0 6 * * *, 23 14 * * 0 | the daily ingest and weekly gold schedules |
 | MARS_MAINTENANCE_CRON | 0 4 * * 6 | the weekly silver maintenance (compact, vacuum after 168 h, log cleanup) |
+| MARS_BATCH_SOLS | 100 | rover × sol partitions per ingest run (the backfill policy of every ingest asset) |
 """
 
 from __future__ import annotations
@@ -37,9 +45,11 @@ from mars_assets.lib.dbt import dbt_resource
 from mars_assets.resources import NASA_IMAGE_HOSTS, ImageDownloader, LandingZone, UpstreamSources, Warehouse
 from mars_assets.resources.automation import AutomationLimits
 from mars_assets.resources.compute import ImageStatsCompute
+from mars_assets.resources.sources import LIMITED_SOURCES
 from mars_assets.sources.jpl_mars2020 import JplMars2020Source
 from mars_assets.sources.jpl_msl import JplMslSource
 from mars_assets.sources.photos_api import PhotosApiSource
+from mars_assets.sources.ratelimit import normalized_rate, parse_per_source, positive_int
 from mars_assets.sources.registry import LIVE_DEFAULTS, parse_sources
 
 
@@ -64,6 +74,7 @@ class Settings:
     mmgis_url: str = "https://mars.nasa.gov/mmgis-maps"
     extra_image_hosts: tuple[str, ...] = field(default_factory=tuple)
     max_image_downloads: int = 10
+    image_download_concurrency: int = 4
     s3_endpoint: str | None = None
     s3_region: str | None = None
     s3_url_style: str | None = None
@@ -71,6 +82,12 @@ class Settings:
     sources: tuple[tuple[str, str], ...] = tuple(LIVE_DEFAULTS.items())
     jpl_mars2020_url: str = JplMars2020Source.base_url
     jpl_msl_url: str = JplMslSource.base_url
+    photos_api_page_size: int = 0
+    source_concurrency: tuple[tuple[str, int], ...] = ()
+    source_rates: tuple[tuple[str, str], ...] = ()
+    rate_limit_dir: str | None = None
+    max_rate_wait_seconds: float = 300.0
+    rate_pause_seconds: float = 60.0
     image_workers: int = 0
     max_runs_per_tick: int = 25
     first_tick_sols: int = 3
@@ -87,6 +104,7 @@ class Settings:
             mmgis_url=env.get("MARS_MMGIS_URL", d.mmgis_url),
             extra_image_hosts=tuple(h.strip() for h in env.get("MARS_IMAGE_HOSTS", "").split(",") if h.strip()),
             max_image_downloads=int(env.get("MARS_MAX_IMAGE_DOWNLOADS", d.max_image_downloads)),
+            image_download_concurrency=int(env.get("MARS_IMAGE_DOWNLOAD_CONCURRENCY", d.image_download_concurrency)),
             s3_endpoint=env.get("MARS_S3_ENDPOINT") or env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL"),
             s3_region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION"),
             s3_url_style=env.get("MARS_S3_URL_STYLE"),
@@ -94,11 +112,34 @@ class Settings:
             sources=tuple({**LIVE_DEFAULTS, **parse_sources(env.get("MARS_SOURCES", ""))}.items()),
             jpl_mars2020_url=env.get("MARS_JPL_MARS2020_URL", d.jpl_mars2020_url),
             jpl_msl_url=env.get("MARS_JPL_MSL_URL", d.jpl_msl_url),
+            photos_api_page_size=int(env.get("MARS_PHOTOS_API_PAGE_SIZE", d.photos_api_page_size)),
+            source_concurrency=tuple(
+                parse_per_source(
+                    env.get("MARS_SOURCE_CONCURRENCY", ""), "MARS_SOURCE_CONCURRENCY", positive_int, LIMITED_SOURCES
+                ).items()
+            ),
+            source_rates=tuple(
+                parse_per_source(
+                    env.get("MARS_SOURCE_RATE", ""), "MARS_SOURCE_RATE", normalized_rate, LIMITED_SOURCES
+                ).items()
+            ),
+            rate_limit_dir=env.get("MARS_RATE_LIMIT_DIR") or None,
+            max_rate_wait_seconds=float(env.get("MARS_RATE_MAX_WAIT_SECONDS", d.max_rate_wait_seconds)),
+            rate_pause_seconds=float(env.get("MARS_RATE_PAUSE_SECONDS", d.rate_pause_seconds)),
             image_workers=int(env.get("MARS_IMAGE_WORKERS", d.image_workers)),
             max_runs_per_tick=int(env.get("MARS_MAX_RUNS_PER_TICK", d.max_runs_per_tick)),
             first_tick_sols=int(env.get("MARS_FIRST_TICK_SOLS", d.first_tick_sols)),
             recent_sols=int(env.get("MARS_RECENT_SOLS", d.recent_sols)),
         )
+
+    @staticmethod
+    def batch_sols_from_env() -> int:
+        """Partitions per ingest run, ``MARS_BATCH_SOLS`` (default 100; needed when the assets are
+        defined, before any resource). Raises ValueError for a value below 1."""
+        value = int(os.environ.get("MARS_BATCH_SOLS", "100"))
+        if value < 1:
+            raise ValueError(f"MARS_BATCH_SOLS must be at least 1, not {value}")
+        return value
 
     @staticmethod
     def crons_from_env() -> Crons:
@@ -161,12 +202,20 @@ class Settings:
                 jpl_mars2020_url=self.jpl_mars2020_url,
                 jpl_msl_url=self.jpl_msl_url,
                 mmgis_url=self.mmgis_url,
+                photos_api_page_size=self.photos_api_page_size,
+                concurrency=dict(self.source_concurrency),
+                rates=dict(self.source_rates),
+                rate_limit_dir=self.rate_limit_dir,
+                max_rate_wait_seconds=self.max_rate_wait_seconds,
+                rate_pause_seconds=self.rate_pause_seconds,
             ),
             "landing": LandingZone(root=self.landing),
             "dbt": dbt_resource(),
             "image_stats_compute": ImageStatsCompute(workers=self.image_workers),
             "image_downloader": ImageDownloader(
-                allowed_hosts=[*NASA_IMAGE_HOSTS, *self.extra_image_hosts], max_per_partition=self.max_image_downloads
+                allowed_hosts=[*NASA_IMAGE_HOSTS, *self.extra_image_hosts],
+                max_per_partition=self.max_image_downloads,
+                max_concurrent_per_host=self.image_download_concurrency,
             ),
             "automation": AutomationLimits(
                 max_runs_per_tick=self.max_runs_per_tick,

@@ -37,8 +37,16 @@ def v1_resources(server, max_runs: int = 25) -> dict:
     }
 
 
-def keys(result) -> list[str]:
-    return [str(r.partition_key) for r in result.run_requests]
+def keys(result, existing: list[str] | None = None) -> list[str]:
+    """The partition keys the ranged run requests of ``result`` cover: a range spans the ``sol``
+    dimension in its order, the ``existing`` keys then the ones ``result`` adds."""
+    added = [k for request in result.dynamic_partitions_requests or [] for k in request.partition_keys]
+    order = [*(existing or []), *added]
+    out = []
+    for r in result.run_requests:
+        (rover, a), (_, b) = (r.tags[f"dagster/asset_partition_range_{end}"].split("|") for end in ("start", "end"))
+        out += [f"{rover}|{s}" for s in order[order.index(a) : order.index(b) + 1]]
+    return out
 
 
 def test_new_sol_sensor_adds_partitions_and_requests_changed_sols(tmp_path):
@@ -46,7 +54,8 @@ def test_new_sol_sensor_adds_partitions_and_requests_changed_sols(tmp_path):
     with ReplayServer(archive) as server, dg.instance_for_test() as instance:
         ctx = dg.build_sensor_context(instance=instance, resources=v1_resources(server, max_runs=2500))
         first = sensors.new_sol_sensor(ctx)
-        assert len(first.run_requests) == 2281  # every Curiosity manifest sol
+        assert len(keys(first)) == 2281  # every Curiosity manifest sol
+        assert len(first.run_requests) == 23  # in ranged runs of MARS_BATCH_SOLS (100)
         assert first.dynamic_partitions_requests[0].partition_keys[:3] == ["0", "1", "2"]
         assert len(server.requests) == 4  # one manifest call per rover
         instance.add_dynamic_partitions("sol", list(first.dynamic_partitions_requests[0].partition_keys))
@@ -71,7 +80,7 @@ def test_new_sol_sensor_adds_partitions_and_requests_changed_sols(tmp_path):
                 instance=instance, cursor=first.cursor, resources=v1_resources(server, max_runs=2500)
             )
         )
-    assert keys(changed) == ["curiosity|1000", "curiosity|2541"]
+        assert keys(changed, instance.get_dynamic_partitions("sol")) == ["curiosity|1000", "curiosity|2541"]
     assert changed.dynamic_partitions_requests[0].partition_keys == ["2541"]
 
 
@@ -94,7 +103,11 @@ def test_new_sol_sensor_follows_the_jpl_feeds_latest_sol(tmp_path):
     with dg.instance_for_test() as instance:
         with ReplayServer(archive) as server:
             first = sensors.new_sol_sensor(dg.build_sensor_context(instance=instance, resources=resources(server)))
-            jpl_keys = [k for k in keys(first) if k.split("|")[0] in ("perseverance", "curiosity")]
+            jpl_keys = [
+                k
+                for k in keys(first, instance.get_dynamic_partitions("sol"))
+                if k.split("|")[0] in ("perseverance", "curiosity")
+            ]
             assert sorted(jpl_keys) == [
                 "curiosity|2999",
                 "curiosity|3000",
@@ -116,19 +129,22 @@ def test_new_sol_sensor_follows_the_jpl_feeds_latest_sol(tmp_path):
             third = sensors.new_sol_sensor(
                 dg.build_sensor_context(instance=instance, cursor=first.cursor, resources=resources(server))
             )
-    assert keys(third) == ["perseverance|102"]
+            assert keys(third, instance.get_dynamic_partitions("sol")) == ["perseverance|102"]
     assert third.dynamic_partitions_requests[0].partition_keys == ["102"]
 
 
 def test_new_sol_sensor_caps_runs_per_tick_and_continues_next_tick(tmp_path):
     archive = make_small_archive(tmp_path / "a", photos=(), images=())
     with ReplayServer(archive) as server, dg.instance_for_test() as instance:
-        first = sensors.new_sol_sensor(dg.build_sensor_context(instance=instance, resources=v1_resources(server)))
+        first = sensors.new_sol_sensor(dg.build_sensor_context(instance=instance, resources=v1_resources(server, 5)))
+        one = keys(first)
+        instance.add_dynamic_partitions("sol", list(first.dynamic_partitions_requests[0].partition_keys))
         second = sensors.new_sol_sensor(
-            dg.build_sensor_context(instance=instance, cursor=first.cursor, resources=v1_resources(server))
+            dg.build_sensor_context(instance=instance, cursor=first.cursor, resources=v1_resources(server, 5))
         )
-    assert len(first.run_requests) == len(second.run_requests) == 25
-    assert not set(keys(first)) & set(keys(second))
+        two = keys(second, instance.get_dynamic_partitions("sol"))
+    assert len(first.run_requests) == len(second.run_requests) == 5  # runs of MARS_BATCH_SOLS (100) sols
+    assert len(one) == len(two) == 500 and not set(one) & set(two)
 
 
 def test_landing_sensor_takes_each_file_exactly_once(tmp_path):
@@ -177,16 +193,17 @@ def test_gap_sensor_requests_exactly_the_gap_partitions(gap_warehouse):
             resources={"warehouse": Warehouse(root=str(wh_root)), "automation": AutomationLimits(max_runs_per_tick=5)},
         ) as ctx:
             res = sensors.photo_gap_sensor(ctx)
+        existing = instance.get_dynamic_partitions("sol")
     con = open_catalog(str(wh_root / "warehouse.duckdb"))
     gaps = [
         f"{r}|{s}"
         for r, s in con.sql(
-            "select rover, sol from gold.photo_gaps where gap_status <> 'VALID' order by rover, sol limit 5"
+            "select rover, sol from gold.photo_gaps where gap_status <> 'VALID' order by rover, sol limit 500"
         ).fetchall()
     ]
     con.close()
-    # sol 0 is VALID; sol 1 lost its rows; the next manifest sols were never recorded; 5 a tick
-    assert keys(res) == gaps
+    # sol 0 is VALID; sol 1 lost its rows; the next manifest sols were never recorded; 5 runs a tick
+    assert keys(res, existing) == gaps and len(res.run_requests) == 5
     assert gaps[0] == "curiosity|1" and "curiosity|0" not in gaps
     assert res.run_requests[0].tags["mars_assets/gap_status"] == "MISSING_SOL"
 
@@ -199,17 +216,17 @@ def build_settings(wh_root):
 
 def test_daily_schedule_requests_each_rovers_recent_sols(gap_warehouse):
     wh_root, _ = gap_warehouse
-    with (
-        dg.instance_for_test() as instance,
-        dg.build_schedule_context(
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions("sol", ["2538", "2539", "2540"])  # the sensors add them
+        with dg.build_schedule_context(
             instance=instance,
             scheduled_execution_time=datetime.datetime(2026, 11, 23, 6),
             resources={"warehouse": Warehouse(root=str(wh_root)), "automation": AutomationLimits()},
-        ) as ctx,
-    ):
-        result = schedules.daily_recent_sols(ctx)
-    assert [str(r.partition_key) for r in result] == ["curiosity|2538", "curiosity|2539", "curiosity|2540"]
-    assert result[0].run_key == "daily:2026-11-23:curiosity|2538"
+        ) as ctx:
+            result = schedules.daily_recent_sols(ctx)
+    recent = ["2538", "2539", "2540"]
+    assert keys(dg.SensorResult(run_requests=result), recent) == ["curiosity|2538", "curiosity|2539", "curiosity|2540"]
+    assert len(result) == 1 and result[0].run_key == "daily:2026-11-23:curiosity|2538..curiosity|2540"
 
 
 def test_weekly_gold_rebuild_defaults_to_the_seeds_sunday_1423():

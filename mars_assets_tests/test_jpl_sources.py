@@ -226,9 +226,9 @@ def test_msl_pages_on_more_until_false(jpl_replay):
     assert {r["sample_type"] for r in rejects} == {"thumbnail"}
 
 
-def test_msl_default_page_of_200_holds_the_sol(jpl_replay):
+def test_msl_default_page_of_1000_holds_the_sol(jpl_replay):
     pages = msl(jpl_replay).fetch_sol("curiosity", 3000)
-    assert len(pages) == 1 and "per_page=200&page=0" in jpl_replay.requests[0]
+    assert len(pages) == 1 and "per_page=1000&page=0" in jpl_replay.requests[0]  # the upstream maximum
     assert json.loads(pages[0].body)["more"] is False
 
 
@@ -297,7 +297,7 @@ def test_msl_unknown_instrument_is_kept_and_flagged(jpl_replay, camera_names):
 def test_msl_empty_sol(jpl_replay):
     pages = msl(jpl_replay).fetch_sol("curiosity", 2999)
     body = json.loads(pages[0].body)
-    assert body == {"items": [], "more": False, "total": 0, "page": 0, "per_page": 200}
+    assert body == {"items": [], "more": False, "total": 0, "page": 0, "per_page": 1000}
     assert len(pages) == 1 and jpl_msl.parse_pages([p.body for p in pages], ingested_at=NOW) == ([], [])
 
 

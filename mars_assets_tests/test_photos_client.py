@@ -17,8 +17,14 @@ def client(server, **kw) -> PhotosApiSource:
     )
 
 
-def test_paging_stops_at_the_first_short_page(replay):
+def test_a_sol_is_one_request_without_page_by_default(replay):
     pages = client(replay).fetch_sol("curiosity", 1000)
+    assert len(pages) == 1 and len(json.loads(pages[0].body)["photos"]) == 856  # the whole sol, as v1 answered
+    assert "page=" not in replay.requests[0]
+
+
+def test_paging_stops_at_the_first_short_page(replay):
+    pages = client(replay, page_size=25).fetch_sol("curiosity", 1000)  # a mirror that pages, 25 a page
     counts = [len(json.loads(p.body)["photos"]) for p in pages]
     assert len(pages) == 35  # 856 photos = 34 full pages of 25 + 6
     assert counts[:-1] == [25] * 34 and counts[-1] == 6

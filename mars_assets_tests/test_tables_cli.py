@@ -16,11 +16,11 @@ import pyarrow.parquet as pq
 import pytest
 
 from mars_assets.cli import main
-from mars_assets.defs.silver.photos import silver_photos
+from mars_assets.defs.bronze.photos import photos as photos_asset
 from mars_assets.demo import bundled_snapshot
 from mars_assets.lib.silver import storage_schema
 from mars_assets.partitions import add_sols, rover_sol_key
-from mars_assets.resources import Warehouse
+from mars_assets.resources import UpstreamSources, Warehouse
 from mars_assets.resources.s3 import load_extensions, sql_string
 
 PAGE = "bronze/photos/rover=curiosity/sol=1"
@@ -35,9 +35,9 @@ def materialize_sol1(wh: Warehouse, instance: dg.DagsterInstance, photos: list[d
     """Bronze page of curiosity sol 1 with ``photos``, then silver/photos of that partition; the run id."""
     wh.write_objects(PAGE, {"page-0001.json": json.dumps({"photos": photos}).encode()})
     result = dg.materialize(
-        [silver_photos],
+        [photos_asset],
         partition_key=rover_sol_key("curiosity", 1),
-        resources={"warehouse": wh},
+        resources={"warehouse": wh, "sources": UpstreamSources()},
         instance=instance,
         selection=[dg.AssetKey(["silver", "photos"]), dg.AssetKey(["silver", "photo_quarantine"])],
     )

@@ -121,7 +121,8 @@ def test_429_past_every_retry_is_a_rate_limit_error_after_a_bounded_number_of_re
 def test_rate_limit_per_window_is_respected_while_paging(tmp_path):
     """4 requests a second; paging 9 pages must wait for the window instead of hammering."""
     with ReplayServer(SNAPSHOT, rate_limit=4, rate_window=1.0) as server:
-        pages = client(server, page_size=2).fetch_sol("curiosity", 1)  # 16 photos: 8 full pages + 1 empty
+        # rate_pause_seconds=0: only the 429s govern here (test_request_limits: X-RateLimit-Remaining: 0)
+        pages = client(server, page_size=2, rate_pause_seconds=0).fetch_sol("curiosity", 1)  # 8 full pages + 1 empty
     assert ids_of(pages) == SOL1_IDS and len(pages) == 9
     log = server.log
     answered = [r for r in log if r.status == 200]
@@ -278,6 +279,7 @@ def test_partition_ingested_through_every_fault_equals_the_recorded_sol(tmp_path
             timeout_seconds=0.5,
             backoff_factor=0.05,
             max_retry_after_seconds=2.0,
+            photos_api_page_size=25,  # paged, as a mirror pages: the faults hit pages of one sol
         )
         defs = build_definitions(settings, resources={"sources": sources})
         add_sols(instance, [1000])

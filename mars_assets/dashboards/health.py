@@ -5,9 +5,12 @@ Inputs (any may be None or empty):
 * gold ``photo_gaps``: one row per manifest rover × sol — ``manifest_photos``,
   ``silver_photos``, ``gap_status`` (VALID, PHOTO_COUNT_MISMATCH, CAMERA_COUNT_MISMATCH,
   MISSING_SOL), ``earth_date``.
+* ``quarantine``: the quarantined inputs summarized per silver table × reason group × rover
+  (see :mod:`mars_assets.dashboards.quarantine`; the asset counts them in DuckDB with
+  :func:`mars_assets.dashboards.queries.quarantine_summary`), or, when it is None, the rows of:
 * silver ``photo_quarantine`` and ``image_quarantine``: rows that could not be typed,
   downloaded or decoded — ``rover``, ``sol``, ``record_key``, ``source``, ``reason``,
-  ``quarantined_at``.
+  ``quarantined_at``;
 * silver ``landing_files``: files of the landing zone — those with ``status`` other than
   ``routed`` are quarantined, with ``reason``, ``product_id`` and ``path``.
 * ``check_results``: the latest asset-check outcomes read from the Dagster instance (see
@@ -19,7 +22,6 @@ Inputs (any may be None or empty):
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 
 import plotly.graph_objects as go
@@ -30,55 +32,19 @@ from mars_assets.dashboards.common import (
     Dashboard,
     Section,
     html_table,
-    reason_category,
     render_page,
-    rover_colour,
     rover_sort_key,
     rows,
     style,
 )
-
-#: Colours of the quarantine sources (the silver table a quarantined input is listed in).
-QUARANTINE_COLOURS = {"photo_quarantine": "#c1440e", "image_quarantine": "#1f6fb4", "landing_files": "#8e5cc2"}
-
-
-def quarantined_inputs(
-    photo_quarantine: pa.Table | None, image_quarantine: pa.Table | None, landing_files: pa.Table | None
-) -> list[dict]:
-    """Every quarantined input as ``{table, rover, sol, record_key, source, reason, category}``.
-
-    ``table`` names the silver table it comes from; ``category`` is the reason with URLs
-    masked (:func:`reason_category`), for grouping. Landing files count when their status is
-    not ``routed``.
-    """
-    out = []
-    for table, data in (("photo_quarantine", photo_quarantine), ("image_quarantine", image_quarantine)):
-        for r in rows(data):
-            out.append(
-                {
-                    "table": table,
-                    "rover": r.get("rover"),
-                    "sol": r.get("sol"),
-                    "record_key": r.get("record_key"),
-                    "source": r.get("source"),
-                    "reason": r.get("reason"),
-                }
-            )
-    for r in rows(landing_files):
-        if r.get("status") != "routed":
-            out.append(
-                {
-                    "table": "landing_files",
-                    "rover": r.get("rover"),
-                    "sol": r.get("sol"),
-                    "record_key": r.get("product_id") or r.get("path"),
-                    "source": "landing zone",
-                    "reason": f"{r.get('status')}: {r.get('reason')}",
-                }
-            )
-    for r in out:
-        r["category"] = reason_category(r["reason"])
-    return out
+from mars_assets.dashboards.quarantine import (
+    quarantine_bars,
+    quarantine_by_rover,
+    quarantine_groups,
+    quarantine_key_numbers,
+    quarantined_inputs,
+    summarize_quarantine,
+)
 
 
 def _gap_bars(gaps: list[dict]) -> go.Figure | None:
@@ -155,86 +121,6 @@ def _gap_map(gaps: list[dict]) -> go.Figure | None:
     return fig
 
 
-def quarantine_groups(items: list[dict]) -> list[dict]:
-    """Quarantined inputs grouped by (table, reason category): ``inputs`` (count), ``rovers``,
-    ``sols`` (text lists) and one ``example`` record key; largest groups first."""
-    groups: dict[tuple[str, str], list[dict]] = {}
-    for r in items:
-        groups.setdefault((r["table"], r["category"]), []).append(r)
-    out = []
-    for (table, category), members in groups.items():
-        sols = sorted({m["sol"] for m in members if m.get("sol") is not None})
-        out.append(
-            {
-                "table": table,
-                "reason": category,
-                "inputs": len(members),
-                "rovers": ", ".join(sorted({m["rover"] for m in members if m.get("rover")}, key=rover_sort_key)) or "—",
-                "sols": ", ".join(map(str, sols[:8])) + (" …" if len(sols) > 8 else "") or "—",
-                "example": members[0].get("record_key") or "",
-            }
-        )
-    return sorted(out, key=lambda g: (-g["inputs"], g["table"], g["reason"]))
-
-
-def _quarantine_bars(items: list[dict]) -> go.Figure | None:
-    if not items:
-        return None
-    totals = Counter(r["category"] for r in items)
-    categories = sorted(totals, key=lambda c: totals[c])
-    fig = go.Figure()
-    for table, colour in QUARANTINE_COLOURS.items():
-        counts = Counter(r["category"] for r in items if r["table"] == table)
-        if counts:
-            fig.add_bar(
-                y=categories,
-                x=[counts.get(c, 0) for c in categories],
-                orientation="h",
-                name=table,
-                marker_color=colour,
-                hovertemplate=f"{table}: %{{x:,}} inputs<br>%{{y}}<extra></extra>",
-            )
-    style(
-        fig,
-        title="Quarantined inputs by reason (URLs masked)",
-        height=160 + 34 * len(categories),
-        barmode="stack",
-        xaxis_title="quarantined inputs (count)",
-        yaxis_title="",
-        legend_title_text="silver table",
-        margin=dict(l=20, r=30, t=80, b=60),
-        yaxis_automargin=True,
-    )
-    return fig
-
-
-def _quarantine_by_rover(items: list[dict]) -> go.Figure | None:
-    with_rover = [r for r in items if r.get("rover")]
-    if not with_rover:
-        return None
-    rovers = sorted({r["rover"] for r in with_rover}, key=rover_sort_key)
-    tables = [t for t in QUARANTINE_COLOURS if any(r["table"] == t for r in with_rover)]
-    fig = go.Figure()
-    for rover in rovers:
-        fig.add_bar(
-            x=tables,
-            y=[sum(1 for r in with_rover if r["rover"] == rover and r["table"] == t) for t in tables],
-            name=rover,
-            marker_color=rover_colour(rover),
-            hovertemplate=f"{rover}: %{{y:,}} inputs in %{{x}}<extra></extra>",
-        )
-    style(
-        fig,
-        title="Quarantined inputs per rover",
-        height=360,
-        barmode="group",
-        xaxis_title="silver table",
-        yaxis_title="quarantined inputs (count)",
-        legend_title_text="rover",
-    )
-    return fig
-
-
 def _check_bars(checks: list[dict]) -> go.Figure | None:
     """Checks per asset whose latest evaluation passed / failed (stacked horizontal bars)."""
     if not checks:
@@ -293,16 +179,15 @@ def _checks_html(checks: list[dict]) -> str:
     )
 
 
-def health_key_numbers(gaps: list[dict], items: list[dict], checks: Sequence[dict] | None) -> dict[str, object]:
-    """Headline numbers: manifest sols per gap status, quarantined inputs per table, checks."""
+def health_key_numbers(gaps: list[dict], summary: list[dict], checks: Sequence[dict] | None) -> dict[str, object]:
+    """Headline numbers: manifest sols per gap status, quarantined inputs per table (from the
+    quarantine summary), checks."""
     out: dict[str, object] = {"manifest sols": len(gaps)}
     for status in GAP_STATUS_COLOURS:
         n = sum(1 for g in gaps if g["gap_status"] == status)
         if n or status == "VALID":
             out[f"sols {status}"] = n
-    out["quarantined inputs"] = len(items)
-    for table, n in sorted(Counter(r["table"] for r in items).items()):
-        out[f"quarantined in {table}"] = n
+    out.update(quarantine_key_numbers(summary))
     if checks is not None:
         out["asset checks"] = len(checks)
         out["checks failing (latest)"] = sum(1 for c in checks if c["latest"] == "failed")
@@ -312,15 +197,20 @@ def health_key_numbers(gaps: list[dict], items: list[dict], checks: Sequence[dic
 def build_health_dashboard(
     *,
     photo_gaps: pa.Table | None,
-    photo_quarantine: pa.Table | None,
-    image_quarantine: pa.Table | None,
-    landing_files: pa.Table | None,
+    photo_quarantine: pa.Table | None = None,
+    image_quarantine: pa.Table | None = None,
+    landing_files: pa.Table | None = None,
     check_results: Sequence[dict] | None = None,
+    quarantine: pa.Table | Sequence[dict] | None = None,
 ) -> Dashboard:
-    """The data-health page (see the module docstring for the inputs). Returns a
-    :class:`Dashboard` (complete offline HTML)."""
+    """The data-health page (see the module docstring for the inputs). ``quarantine``, when
+    given, is used instead of the three silver tables. Returns a :class:`Dashboard` (complete
+    offline HTML)."""
     gaps = rows(photo_gaps)
-    items = quarantined_inputs(photo_quarantine, image_quarantine, landing_files)
+    if quarantine is None:
+        summary = summarize_quarantine(quarantined_inputs(photo_quarantine, image_quarantine, landing_files))
+    else:
+        summary = rows(quarantine) if isinstance(quarantine, pa.Table) else list(quarantine)
     checks = list(check_results) if check_results is not None else None
     sections = [
         Section(
@@ -332,12 +222,13 @@ def build_health_dashboard(
         Section("Gap map", _gap_map(gaps)),
         Section(
             "Quarantined inputs",
-            _quarantine_bars(items),
+            quarantine_bars(summary),
             note="Rows held back from silver with the reason: photo records that could not be typed "
             "(photo_quarantine), images that could not be downloaded or decoded (image_quarantine), "
-            "landing-zone files whose sol is unknown (landing_files).",
+            "landing-zone files whose sol is unknown (landing_files). The largest reason groups are named, the "
+            "others summed per table as '(N other reasons)'.",
             html=html_table(
-                quarantine_groups(items),
+                quarantine_groups(summary),
                 [
                     ("table", "silver table"),
                     ("reason", "reason (URLs masked)"),
@@ -350,7 +241,7 @@ def build_health_dashboard(
                 empty="Nothing is quarantined.",
             ),
         ),
-        Section("Quarantine per rover", _quarantine_by_rover(items)),
+        Section("Quarantine per rover", quarantine_by_rover(summary)),
     ]
     if checks is None:
         sections.append(Section("Asset checks", note="Check results were not available (no Dagster instance)."))
@@ -375,5 +266,5 @@ def build_health_dashboard(
         "Is the warehouse complete and clean? Manifest sols against silver photos, inputs held back "
         "in quarantine tables with their reasons, and the asset checks of the last runs.",
         kept,
-        key_numbers=health_key_numbers(gaps, items, checks),
+        key_numbers=health_key_numbers(gaps, summary, checks),
     )

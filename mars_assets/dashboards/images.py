@@ -4,37 +4,37 @@ Inputs (any may be None or empty):
 
 * silver ``image_stats``: one row per image (columns of
   :data:`mars_assets.imaging.IMAGE_STATS_SCHEMA` plus ``image_id``, ``product_id``, ``rover``,
-  ``sol``, ``camera``). Used here: ``brightness_norm`` (mean gray level / full scale, 0..1),
+  ``sol``, ``camera``), or a sample of them (the asset passes at most
+  :data:`mars_assets.dashboards.queries.IMAGE_SAMPLE`, with only the columns the overview
+  plots). Used here: ``brightness_norm`` (mean gray level / full scale, 0..1),
   ``sharpness`` (variance of the Laplacian of the normalised gray image),
   ``spectral_slope`` (log-log slope of the radial power spectrum, ~ -2 for natural images),
-  ``hf_energy_fraction`` (share of spectral power above ``hf_cutoff_rho`` × Nyquist),
-  ``red_hist`` / ``green_hist`` / ``blue_hist`` / ``gray_hist`` (256-bin histograms over the
-  full intensity range, pixel counts), ``radial_frequency`` (bin centres, cycles/pixel) and
-  ``radial_power`` (mean power per bin, unnormalised DFT units).
+  ``hf_energy_fraction`` (share of spectral power above ``hf_cutoff_rho`` × Nyquist).
+* ``totals``: the key numbers over every image (:func:`mars_assets.dashboards.queries.image_totals`:
+  ``images``, ``cameras``, ``mean_brightness_norm``, ``mean_hf_energy_fraction``,
+  ``median_spectral_slope``, ``daily_groups``); computed from ``image_stats`` when None.
 * gold ``image_stats_daily``: one row per rover × camera × sol — ``images``,
-  ``mean_brightness_norm``, ``mean_hf_energy_fraction``.
+  ``mean_brightness_norm``, ``mean_hf_energy_fraction`` — or per rover × camera × run of sols
+  with ``sol_last`` (the last sol of the run; :func:`mars_assets.dashboards.queries.image_trends`).
 * the selected images (:class:`SelectedImage`): chosen by :func:`select_images`, decoded by
-  the asset from bronze, with a thumbnail (:func:`thumbnail_data_uri`) and the centred
-  log-magnitude spectrum (:func:`mars_assets.imaging.log_magnitude_spectrum`).
+  the asset from bronze, with a thumbnail (:func:`thumbnail_data_uri`), the centred
+  log-magnitude spectrum (:func:`mars_assets.imaging.log_magnitude_spectrum`) and their
+  histograms (``red_hist`` / ``green_hist`` / ``blue_hist`` / ``gray_hist``, 256 bins) and
+  radial power spectrum (``radial_frequency``, ``radial_power``), drawn by
+  :mod:`mars_assets.dashboards.image_detail`.
 """
 
 from __future__ import annotations
 
-import base64
-import html
-import io
-import math
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
 import pyarrow as pa
-from PIL import Image
 from plotly.subplots import make_subplots
 
 from mars_assets.dashboards.common import (
-    CHANNEL_COLOURS,
     Dashboard,
     Section,
     add_rover_filter,
@@ -45,7 +45,9 @@ from mars_assets.dashboards.common import (
     rows,
     style,
 )
-from mars_assets.imaging import HF_CUTOFF_RHO, DecodedImage
+from mars_assets.dashboards.image_detail import SelectedImage, caption, detail_figure, thumbnail_data_uri
+
+__all__ = ["SELECTION_METRICS", "SelectedImage", "build_images_dashboard", "select_images", "thumbnail_data_uri"]
 
 #: (column, label of the highest value, label of the lowest value) used to pick images.
 SELECTION_METRICS: tuple[tuple[str, str, str], ...] = (
@@ -53,24 +55,9 @@ SELECTION_METRICS: tuple[tuple[str, str, str], ...] = (
     ("sharpness", "sharpest", "softest"),
     ("spectral_slope", "flattest spectrum", "steepest spectrum"),
 )
-#: Nyquist frequency of a sampled image, cycles/pixel.
-NYQUIST = 0.5
-
-
-@dataclass
-class SelectedImage:
-    """One image shown in detail.
-
-    ``labels``: why it was picked (e.g. ``["brightest", "sharpest"]``); ``stats``: its silver
-    ``image_stats`` row; ``spectrum``: ``(n, n)`` float array of ``log1p(|FFT|)`` with DC at the
-    centre; ``thumbnail``: a ``data:image/jpeg;base64,...`` URI (None when the bytes were not
-    readable).
-    """
-
-    labels: list[str]
-    stats: dict
-    spectrum: np.ndarray | None
-    thumbnail: str | None
+#: A trend series with more points than this is drawn as a line without markers.
+MARKERS_UP_TO = 60
+SYMBOLS = {"curiosity": "circle", "perseverance": "diamond", "spirit": "square", "opportunity": "triangle-up"}
 
 
 def select_images(stats: Sequence[dict], per_end: int = 1) -> list[tuple[dict, list[str]]]:
@@ -94,133 +81,9 @@ def select_images(stats: Sequence[dict], per_end: int = 1) -> list[tuple[dict, l
     return list(picked.values())
 
 
-def thumbnail_data_uri(image: DecodedImage, max_side: int = 320, quality: int = 82) -> str:
-    """A downscaled JPEG of ``image`` as a ``data:`` URI (longest side ``max_side`` pixels).
-
-    16-bit images are reduced to 8 bits by their top byte (the full range maps to 0..255, as
-    the histograms do). Pillow's LANCZOS filter; aspect ratio kept.
-    """
-    px = image.pixels
-    if px.dtype != np.uint8:
-        px = (px >> 8).astype(np.uint8)
-    img = Image.fromarray(np.ascontiguousarray(px))
-    img.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
-    buf = io.BytesIO()
-    img.save(buf, format="JPEG", quality=quality, optimize=True)
-    return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
-
-
-def _detail_figure(s: SelectedImage) -> go.Figure:
-    """1 × 3: RGB (or gray) histogram, log-magnitude spectrum, radial power spectrum."""
-    st = s.stats
-    slope = st.get("spectral_slope")
-    cutoff = (st.get("hf_cutoff_rho") or HF_CUTOFF_RHO) * NYQUIST
-    radial_title = "radial power spectrum" + (f", slope {slope:.2f}" if slope is not None else "")
-    fig = make_subplots(
-        rows=1,
-        cols=3,
-        horizontal_spacing=0.08,
-        column_widths=[0.36, 0.28, 0.36],
-        subplot_titles=("intensity histogram (256 bins)", "log-magnitude FFT spectrum", radial_title),
-    )
-    levels = [(i + 0.5) / 256 for i in range(256)]
-    channels = ("red", "green", "blue") if st.get("red_hist") is not None else ("gray",)
-    for ch in channels:
-        counts = st.get(f"{ch}_hist")
-        if counts is None:
-            continue
-        fig.add_scatter(
-            x=levels,
-            y=counts,
-            mode="lines",
-            name=ch,
-            line=dict(color=CHANNEL_COLOURS[ch], width=1.5),
-            fill="tozeroy",
-            opacity=0.5,
-            hovertemplate=f"{ch}: %{{y:,}} pixels at %{{x:.3f}} of full scale<extra></extra>",
-            row=1,
-            col=1,
-        )
-    fig.update_xaxes(title_text="intensity (fraction of full scale)", range=[0, 1], row=1, col=1)
-    fig.update_yaxes(title_text="pixels (count)", row=1, col=1)
-    if s.spectrum is not None:
-        n = s.spectrum.shape[0]
-        freqs = [(-NYQUIST + (i + 0.5) * 2 * NYQUIST / n) for i in range(n)]
-        fig.add_heatmap(
-            z=s.spectrum.round(3).tolist(),
-            x=freqs,
-            y=freqs,
-            colorscale="Inferno",
-            showscale=False,
-            hovertemplate="fx %{x:.3f}, fy %{y:.3f} cycles/pixel<br>log(1+|F|) = %{z:.2f}<extra></extra>",
-            row=1,
-            col=2,
-        )
-        fig.update_xaxes(title_text="fx (cycles/pixel)", row=1, col=2, constrain="domain")
-        fig.update_yaxes(title_text="fy (cycles/pixel)", row=1, col=2, scaleanchor="x2", constrain="domain")
-    freq, power = st.get("radial_frequency") or [], st.get("radial_power") or []
-    pairs = [(f, p) for f, p in zip(freq, power, strict=False) if f and p and p > 0]
-    if pairs:
-        fig.add_scatter(
-            x=[f for f, _ in pairs],
-            y=[p for _, p in pairs],
-            mode="lines+markers",
-            name="radial power",
-            line=dict(color=rover_colour(st.get("rover")), width=2),
-            marker=dict(size=4),
-            hovertemplate="%{x:.3f} cycles/pixel: power %{y:.3g}<extra></extra>",
-            row=1,
-            col=3,
-        )
-        top, bottom = max(p for _, p in pairs), min(p for _, p in pairs)
-        hf = f"{(st.get('hf_energy_fraction') or 0):.1%} of the power lies above {cutoff:.2f} cycles/pixel"
-        fig.add_scatter(
-            x=[cutoff, cutoff],
-            y=[bottom, top],
-            mode="lines",
-            name="high-frequency cutoff",
-            line=dict(color="#888888", dash="dash", width=1),
-            hovertemplate=f"high-frequency cutoff<br>{hf}<extra></extra>",
-            row=1,
-            col=3,
-        )
-        fig.add_annotation(
-            text=f"HF: {(st.get('hf_energy_fraction') or 0):.1%}",
-            x=math.log10(cutoff),
-            y=1,
-            xref="x3",
-            yref="y3 domain",
-            xanchor="right",
-            yanchor="top",
-            showarrow=False,
-            font=dict(size=11, color="#555555"),
-        )
-        fig.update_xaxes(title_text="spatial frequency (cycles/pixel, log)", type="log", dtick=1, row=1, col=3)
-        fig.update_yaxes(title_text="mean power (log)", type="log", dtick=1, exponentformat="power", row=1, col=3)
-    title = f"{st['rover']} sol {st['sol']} {st.get('camera') or '?'} — {', '.join(s.labels)}"
-    style(fig, title=title, height=390, showlegend=False, margin=dict(l=60, r=20, t=90, b=60))
-    return fig
-
-
-def _caption(s: SelectedImage) -> str:
-    st = s.stats
-    img = (
-        f'<img alt="thumbnail of {html.escape(st["image_id"])}" src="{s.thumbnail}">'
-        if s.thumbnail
-        else '<p class="empty">image bytes not available</p>'
-    )
-    slope = "n/a" if st.get("spectral_slope") is None else f"{st['spectral_slope']:.2f}"
-    facts = (
-        f"{st.get('width')}×{st.get('height')} px, {html.escape(str(st.get('mode')))}, "
-        f"{st.get('bit_depth')}-bit<br>"
-        f"brightness {st.get('brightness_norm') or 0:.3f} · sharpness {st.get('sharpness') or 0:.2e}<br>"
-        f"spectral slope {slope} · high-frequency energy {(st.get('hf_energy_fraction') or 0):.1%}"
-    )
-    return f'{img}<p class="caption"><b>{html.escape(st.get("product_id") or st["image_id"])}</b><br>{facts}</p>'
-
-
-def _overview(stats: list[dict], selected: Sequence[SelectedImage]) -> go.Figure | None:
-    """Every image: brightness against high-frequency energy, coloured by rover, picks ringed."""
+def _overview(stats: list[dict], selected: Sequence[SelectedImage], total: int) -> go.Figure | None:
+    """Each image of ``stats`` (all ``total`` images, or a sample of them): brightness against
+    high-frequency energy, coloured by rover, the images shown in detail ringed."""
     if not stats:
         return None
     fig, owners = go.Figure(), []
@@ -231,14 +94,14 @@ def _overview(stats: list[dict], selected: Sequence[SelectedImage]) -> go.Figure
             y=[r["hf_energy_fraction"] for r in sel],
             mode="markers",
             name=rover,
-            marker=dict(color=rover_colour(rover), size=8, opacity=0.75),
+            marker=dict(color=rover_colour(rover), size=8 if len(stats) <= 500 else 5, opacity=0.75),
             customdata=[
                 [
                     r["sol"],
                     r.get("camera") or "?",
                     r.get("product_id") or r["image_id"],
-                    r.get("sharpness") or 0,
-                    r.get("spectral_slope") or 0,
+                    round(r.get("sharpness") or 0, 8),
+                    round(r.get("spectral_slope") or 0, 3),
                 ]
                 for r in sel
             ],
@@ -263,9 +126,10 @@ def _overview(stats: list[dict], selected: Sequence[SelectedImage]) -> go.Figure
             hoverinfo="skip",
         )
         owners.append(None)
+    which = "Every image" if len(stats) >= total else f"A sample of {len(stats):,} of the {total:,} images"
     style(
         fig,
-        title="Every image: brightness against high-frequency energy",
+        title=f"{which}: brightness against high-frequency energy",
         height=460,
         xaxis_title="brightness (mean gray level / full scale, 0–1)",
         yaxis_title="high-frequency energy (share of spectral power)",
@@ -274,59 +138,60 @@ def _overview(stats: list[dict], selected: Sequence[SelectedImage]) -> go.Figure
     return add_rover_filter(fig, owners)
 
 
+def _sol_label(r: Mapping[str, Any]) -> str:
+    last = r.get("sol_last")
+    return f"sol {r['sol']}" if last is None or last == r["sol"] else f"sols {r['sol']}–{last}"
+
+
 def _trends(daily: list[dict]) -> go.Figure | None:
-    """Per camera: mean brightness and mean high-frequency energy per sol (two stacked panels)."""
+    """Per camera: mean brightness and mean high-frequency energy per sol, or per run of sols
+    when ``daily`` rows carry ``sol_last`` (two stacked panels, x at the run's first sol)."""
     if not daily:
         return None
     colours = camera_colours(r["camera"] for r in daily)
+    binned = any(r.get("sol_last") not in (None, r["sol"]) for r in daily)
+    per = "run of sols" if binned else "sol"
     fig = make_subplots(
         rows=2,
         cols=1,
         shared_xaxes=True,
         vertical_spacing=0.08,
-        subplot_titles=("mean brightness per sol", "mean high-frequency energy per sol"),
+        subplot_titles=(f"mean brightness per {per}", f"mean high-frequency energy per {per}"),
     )
+    series: dict[tuple[str, str], list[dict]] = {}
+    for r in sorted(daily, key=lambda r: (rover_sort_key(r["rover"]), r["camera"] or "?", r["sol"])):
+        series.setdefault((r["rover"], r["camera"] or "?"), []).append(r)
     owners = []
-    symbols = {"curiosity": "circle", "perseverance": "diamond", "spirit": "square", "opportunity": "triangle-up"}
-    for rover in sorted({r["rover"] for r in daily}, key=rover_sort_key):
-        for cam in sorted({r["camera"] or "?" for r in daily if r["rover"] == rover}):
-            sel = sorted(
-                (r for r in daily if r["rover"] == rover and (r["camera"] or "?") == cam), key=lambda r: r["sol"]
-            )
-            name = f"{rover} · {cam}"
-            common = dict(
-                mode="lines+markers",
-                legendgroup=name,
-                name=name,
-                line=dict(color=colours[cam], width=1.5),
-                marker=dict(
-                    color=colours[cam],
-                    size=7,
-                    symbol=symbols.get(rover, "circle"),
-                    line=dict(color=rover_colour(rover), width=1),
-                ),
-                customdata=[[r["images"]] for r in sel],
-            )
+    for (rover, cam), sel in series.items():
+        name = f"{rover} · {cam}"
+        common = dict(
+            mode="lines+markers" if len(sel) <= MARKERS_UP_TO else "lines",
+            legendgroup=name,
+            name=name,
+            line=dict(color=colours[cam], width=1.5),
+            marker=dict(
+                color=colours[cam],
+                size=7,
+                symbol=SYMBOLS.get(rover, "circle"),
+                line=dict(color=rover_colour(rover), width=1),
+            ),
+            customdata=[[r["images"], _sol_label(r)] for r in sel],
+        )
+        for row, column, what, fmt in (
+            (1, "mean_brightness_norm", "mean brightness", ".3f"),
+            (2, "mean_hf_energy_fraction", "mean high-frequency energy", ".1%"),
+        ):
             fig.add_scatter(
                 x=[r["sol"] for r in sel],
-                y=[r["mean_brightness_norm"] for r in sel],
+                y=[None if r[column] is None else round(r[column], 5) for r in sel],
                 **common,
-                hovertemplate=f"<b>{name}</b> sol %{{x}}<br>mean brightness %{{y:.3f}}"
+                showlegend=row == 1,
+                hovertemplate=f"<b>{name}</b> %{{customdata[1]}}<br>{what} %{{y:{fmt}}}"
                 " over %{customdata[0]} images<extra></extra>",
-                row=1,
+                row=row,
                 col=1,
             )
-            fig.add_scatter(
-                x=[r["sol"] for r in sel],
-                y=[r["mean_hf_energy_fraction"] for r in sel],
-                **common,
-                showlegend=False,
-                hovertemplate=f"<b>{name}</b> sol %{{x}}<br>mean high-frequency energy %{{y:.1%}}"
-                " over %{customdata[0]} images<extra></extra>",
-                row=2,
-                col=1,
-            )
-            owners += [rover, rover]
+        owners += [rover, rover]
     fig.update_yaxes(title_text="brightness (0–1)", row=1, col=1)
     fig.update_yaxes(title_text="high-frequency energy", tickformat=".0%", row=2, col=1)
     fig.update_xaxes(title_text="sol (Mars solar days since landing)", row=2, col=1)
@@ -339,34 +204,61 @@ def _trends(daily: list[dict]) -> go.Figure | None:
     return add_rover_filter(fig, owners)
 
 
-def images_key_numbers(stats: list[dict], daily: list[dict]) -> dict[str, object]:
-    """Headline numbers: images with statistics, cameras, sols, mean brightness and HF energy."""
-    if not stats:
+def image_totals_of(stats: list[dict], daily_groups: int) -> dict[str, Any]:
+    """The ``totals`` (module docstring) of the image_stats rows ``stats`` in Python."""
+    slopes = [r["spectral_slope"] for r in stats if r.get("spectral_slope") is not None]
+    brightness = [r["brightness_norm"] for r in stats if r.get("brightness_norm") is not None]
+    hf = [r["hf_energy_fraction"] for r in stats if r.get("hf_energy_fraction") is not None]
+    return {
+        "images": len(stats),
+        "cameras": len({(r["rover"], r.get("camera")) for r in stats}),
+        "mean_brightness_norm": float(np.mean(brightness)) if brightness else None,
+        "mean_hf_energy_fraction": float(np.mean(hf)) if hf else None,
+        "median_spectral_slope": float(np.median(slopes)) if slopes else 0.0,
+        "daily_groups": daily_groups,
+    }
+
+
+def images_key_numbers(totals: Mapping[str, Any]) -> dict[str, object]:
+    """Headline numbers from ``totals``: images with statistics, cameras, rover × camera × sol
+    groups, mean brightness, mean high-frequency energy, median spectral slope."""
+    if not totals.get("images"):
         return {"images with statistics": 0}
     return {
-        "images with statistics": len(stats),
-        "cameras": len({(r["rover"], r.get("camera")) for r in stats}),
-        "rover × camera × sol groups": len(daily),
-        "mean brightness (0–1)": round(float(np.mean([r["brightness_norm"] for r in stats])), 3),
-        "mean high-frequency energy": f"{float(np.mean([r['hf_energy_fraction'] for r in stats])):.1%}",
-        "median spectral slope": round(
-            float(np.median([r["spectral_slope"] for r in stats if r.get("spectral_slope") is not None] or [0.0])), 2
-        ),
+        "images with statistics": totals["images"],
+        "cameras": totals["cameras"],
+        "rover × camera × sol groups": totals["daily_groups"],
+        "mean brightness (0–1)": round(totals["mean_brightness_norm"] or 0.0, 3),
+        "mean high-frequency energy": f"{totals['mean_hf_energy_fraction'] or 0.0:.1%}",
+        "median spectral slope": round(totals["median_spectral_slope"] or 0.0, 2),
     }
 
 
 def build_images_dashboard(
-    *, image_stats: pa.Table | None, image_stats_daily: pa.Table | None, selected: Sequence[SelectedImage] = ()
+    *,
+    image_stats: pa.Table | None,
+    image_stats_daily: pa.Table | None,
+    selected: Sequence[SelectedImage] = (),
+    totals: Mapping[str, Any] | None = None,
 ) -> Dashboard:
-    """The images page (see the module docstring for the inputs). One detail block per
-    selected image (thumbnail, histograms, spectra), an overview scatter of every image and the
-    per-camera trends. Returns a :class:`Dashboard` (complete offline HTML)."""
+    """The images page (see the module docstring for the inputs). An overview scatter of the
+    images (every one, or the sample ``image_stats`` holds), one detail block per selected image
+    (thumbnail, histograms, spectra) and the per-camera trends. Returns a :class:`Dashboard`
+    (complete offline HTML)."""
     stats, daily = rows(image_stats), rows(image_stats_daily)
+    totals = dict(totals) if totals is not None else image_totals_of(stats, len(daily))
+    sampled = len(stats) < (totals.get("images") or 0)
     sections = [
         Section(
             "All images",
-            _overview(stats, selected),
-            note="Each dot is one image in silver image_stats; ringed dots are shown in detail below.",
+            _overview(stats, selected, totals.get("images") or len(stats)),
+            note=(
+                f"Each dot is one image of a sample of {len(stats):,} of the {totals['images']:,} images in silver "
+                "image_stats (the same images every run; the key numbers cover them all)"
+                if sampled
+                else "Each dot is one image in silver image_stats"
+            )
+            + "; ringed dots are shown in detail below.",
         )
     ]
     for s in selected:
@@ -374,16 +266,16 @@ def build_images_dashboard(
             Section(
                 f"{', '.join(s.labels).capitalize()}: {s.stats['rover']} sol {s.stats['sol']} "
                 f"{s.stats.get('camera') or ''}",
-                _detail_figure(s),
-                side_html=_caption(s),
+                detail_figure(s),
+                side_html=caption(s),
             )
         )
     sections.append(
         Section(
             "Trends per camera",
             _trends(daily),
-            note="Means over the images of each rover × camera × sol. Use the dropdown for one "
-            "rover; click legend entries to hide cameras.",
+            note="Means over the images of each rover × camera × sol (of each run of sols when a rover has "
+            "many). Use the dropdown for one rover; click legend entries to hide cameras.",
         )
     )
     return render_page(
@@ -393,5 +285,5 @@ def build_images_dashboard(
         "sharpness and spectral slope with their RGB histograms and FFT spectra, and per-camera "
         "trends over sols.",
         [s for s in sections if s.figure is not None],
-        key_numbers=images_key_numbers(stats, daily),
+        key_numbers=images_key_numbers(totals),
     )

@@ -12,7 +12,11 @@ Inputs (all from the warehouse; any may be None or empty, its chart is then left
 * gold ``photo_gaps``: one row per manifest rover × sol — ``manifest_photos`` (the photo
   count NASA's manifest lists for the sol).
 * ``camera_sols``: one row per rover × sol × camera — ``photos`` (a group-by of silver
-  ``photos``, see :func:`mars_assets.assets.dashboards.camera_sols`).
+  ``photos`` in DuckDB, :func:`mars_assets.dashboards.queries.camera_sols`); with ``sol_last``
+  a row covers the run of sols ``sol``..``sol_last`` (the query bins a long mission's sols so
+  the heatmap keeps at most about HEATMAP_COLUMNS columns).
+
+Every chart plots per rover × sol (or fewer) points, never one per photo.
 """
 
 from __future__ import annotations
@@ -36,6 +40,19 @@ from mars_assets.dashboards.common import (
 )
 
 SOL_AXIS = "sol (Mars solar days since landing)"
+#: Heatmap cells carry their count as text up to this many columns (more would be unreadable
+#: and slow to draw); the count stays in the hover text.
+CELL_TEXT_COLUMNS = 120
+#: Cameras named in a sol's hover text; more are summarised as "+N more".
+HOVER_CAMERAS = 5
+
+
+def _cameras_text(cameras: list[str] | None) -> str:
+    """``a, b, c`` or, beyond HOVER_CAMERAS, ``17: a, b, c, d, e +12 more``."""
+    cams = list(cameras or [])
+    if len(cams) <= HOVER_CAMERAS:
+        return ", ".join(cams)
+    return f"{len(cams)}: {', '.join(cams[:HOVER_CAMERAS])} +{len(cams) - HOVER_CAMERAS} more"
 
 
 def _timeline(activity: list[dict], gaps: list[dict]) -> go.Figure | None:
@@ -73,7 +90,7 @@ def _timeline(activity: list[dict], gaps: list[dict]) -> go.Figure | None:
                 name=f"{rover}: in warehouse",
                 legendgroup=rover,
                 marker=dict(color=rover_colour(rover), size=11, symbol="diamond", line=dict(color="#ffffff", width=1)),
-                customdata=[[str(r.get("earth_date") or ""), ", ".join(r.get("cameras") or [])] for r in w],
+                customdata=[[str(r.get("earth_date") or ""), _cameras_text(r.get("cameras"))] for r in w],
                 hovertemplate=(
                     f"<b>{rover}</b> sol %{{x}} (%{{customdata[0]}})<br>"
                     "%{y:,} photos in the warehouse<br>cameras: %{customdata[1]}"
@@ -194,32 +211,40 @@ def _camera_shares(usage: list[dict]) -> go.Figure | None:
     return fig
 
 
+def _column_label(rover: str, first: int, last: int | None) -> str:
+    return f"{rover} · sol {first}" if last is None or last == first else f"{rover} · sols {first}–{last}"
+
+
 def _camera_sols(camera_sols: list[dict]) -> go.Figure | None:
-    """Photos per camera (rows) on each rover × sol with photos (columns): a heatmap on a log
-    colour scale with the counts written in the cells."""
+    """Photos per camera (rows) on each rover × sol, or run of sols, with photos (columns): a
+    heatmap on a log colour scale, the counts written in the cells up to CELL_TEXT_COLUMNS
+    columns."""
     if not camera_sols:
         return None
-    columns = sorted({(r["rover"], r["sol"]) for r in camera_sols}, key=lambda k: (rover_sort_key(k[0]), k[1]))
+    columns = sorted(
+        {(r["rover"], r["sol"], r.get("sol_last")) for r in camera_sols}, key=lambda k: (rover_sort_key(k[0]), k[1])
+    )
     cameras = sorted({r["camera"] or "?" for r in camera_sols}, reverse=True)
     counts = {(r["rover"], r["sol"], r["camera"] or "?"): r["photos"] for r in camera_sols}
     z, text = [], []
     for cam in cameras:
-        row = [counts.get((rover, sol, cam)) for rover, sol in columns]
-        z.append([math.log10(n) if n else None for n in row])
+        row = [counts.get((rover, sol, cam)) for rover, sol, _ in columns]
+        z.append([round(math.log10(n), 3) if n else None for n in row])
         text.append([f"{n:,}" if n else "" for n in row])
     top = max(1, math.ceil(max(v for line in z for v in line if v is not None)))
+    binned = any(last not in (None, sol) for _, sol, last in columns)
     fig = go.Figure(
         go.Heatmap(
-            x=[f"{rover} · sol {sol}" for rover, sol in columns],
+            x=[_column_label(*c) for c in columns],
             y=cameras,
             z=z,
             text=text,
-            texttemplate="%{text}",
+            texttemplate="%{text}" if len(columns) <= CELL_TEXT_COLUMNS else None,
             textfont=dict(size=11),
             colorscale="YlOrRd",
             zmin=0,
             zmax=top,
-            xgap=2,
+            xgap=2 if len(columns) <= CELL_TEXT_COLUMNS else 0,
             ygap=2,
             colorbar=dict(
                 title=dict(text="photos"),
@@ -232,9 +257,11 @@ def _camera_sols(camera_sols: list[dict]) -> go.Figure | None:
     )
     style(
         fig,
-        title="Photos per camera on each rover × sol in the warehouse (log colour scale)",
+        title="Photos per camera on each rover × "
+        + ("run of sols" if binned else "sol")
+        + " in the warehouse (log colour scale)",
         height=160 + 24 * len(cameras),
-        xaxis_title="rover / sol",
+        xaxis_title="rover / sols" if binned else "rover / sol",
         yaxis_title="camera",
         plot_bgcolor="#f3f4f6",
     )
@@ -333,8 +360,8 @@ def build_mission_dashboard(
         Section(
             "Photos per camera and sol",
             _camera_sols(rows(camera_sols)),
-            note="Each cell is the number of photos one camera took on one sol (silver photos); empty cells: "
-            "no photos.",
+            note="Each cell is the number of photos one camera took on one sol, or on one run of sols of equal "
+            "length when there are too many sols for a column each (silver photos); empty cells: no photos.",
         ),
         Section(
             "Distance driven",

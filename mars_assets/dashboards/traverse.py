@@ -9,6 +9,9 @@ Inputs (any may be None or empty):
   ``geometry`` (WKT ``LINESTRING (lon lat, ...)`` in degrees).
 * gold ``sol_activity``: one row per rover × sol — ``distance_m`` (metres that sol),
   ``cumulative_distance_m`` (metres) and ``distance_source`` (``traverse`` or ``waypoints``).
+
+A rover's figure plots at most MAX_WAYPOINTS waypoints, MAX_LEG_POINTS leg vertices and one
+bar per sol: it grows with drives and sols, never with photos.
 """
 
 from __future__ import annotations
@@ -24,6 +27,9 @@ from mars_assets.dashboards.common import Dashboard, Section, render_page, rover
 
 #: Most vertices drawn per rover for the traverse legs (longer paths are thinned evenly).
 MAX_LEG_POINTS = 20_000
+#: Most waypoints drawn per rover (a rover localizes a few times per drive sol: thousands over a
+#: whole mission); more are thinned evenly, the first and the latest always kept.
+MAX_WAYPOINTS = 5_000
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
 
 
@@ -38,6 +44,19 @@ def parse_wkt_linestring(wkt: str | None) -> list[tuple[float, float]]:
         if len(numbers) >= 2:
             out.append((float(numbers[0]), float(numbers[1])))
     return out
+
+
+def _r(value: float | None, digits: int) -> float | None:
+    """``value`` rounded (7 digits of a degree: ~6 mm on Mars), None kept: shorter JSON."""
+    return None if value is None else round(value, digits)
+
+
+def thin(items: list, limit: int) -> list:
+    """At most ``limit`` (>= 2) of ``items`` evenly spaced, the first and the last kept."""
+    if len(items) <= limit:
+        return items
+    step = (len(items) - 1) / (limit - 1)
+    return [items[round(i * step)] for i in range(limit)]
 
 
 def _path_figure(rover: str, points: list[dict], legs: list[dict], per_sol: list[dict]) -> go.Figure:
@@ -56,9 +75,9 @@ def _path_figure(rover: str, points: list[dict], legs: list[dict], per_sol: list
         ys: list[float | None] = []
         for leg in sorted(legs, key=lambda r: r["sol"]):
             pts = parse_wkt_linestring(leg.get("geometry"))
-            xs += [p[0] for p in pts] + [None]
-            ys += [p[1] for p in pts] + [None]
-        step = max(1, len(xs) // MAX_LEG_POINTS)
+            xs += [_r(p[0], 7) for p in pts] + [None]
+            ys += [_r(p[1], 7) for p in pts] + [None]
+        step = max(1, math.ceil(len(xs) / MAX_LEG_POINTS))
         fig.add_scatter(
             x=xs[::step],
             y=ys[::step],
@@ -71,10 +90,11 @@ def _path_figure(rover: str, points: list[dict], legs: list[dict], per_sol: list
             col=1,
         )
     if points:
-        pts = sorted(points, key=lambda r: (r["sol"], r.get("site") or 0, r.get("drive") or 0))
+        pts = thin(sorted(points, key=lambda r: (r["sol"], r.get("site") or 0, r.get("drive") or 0)), MAX_WAYPOINTS)
+        lon, lat = [_r(p["lon"], 7) for p in pts], [_r(p["lat"], 7) for p in pts]
         fig.add_scatter(
-            x=[p["lon"] for p in pts],
-            y=[p["lat"] for p in pts],
+            x=lon,
+            y=lat,
             mode="lines",
             line=dict(color=colour, width=1),
             opacity=0.45,
@@ -84,8 +104,8 @@ def _path_figure(rover: str, points: list[dict], legs: list[dict], per_sol: list
             col=1,
         )
         fig.add_scatter(
-            x=[p["lon"] for p in pts],
-            y=[p["lat"] for p in pts],
+            x=lon,
+            y=lat,
             mode="markers",
             name="waypoints",
             marker=dict(
@@ -100,9 +120,9 @@ def _path_figure(rover: str, points: list[dict], legs: list[dict], per_sol: list
                     p["sol"],
                     p.get("site"),
                     p.get("drive"),
-                    p.get("elevation_m"),
-                    p.get("dist_m") or 0,
-                    (p.get("dist_total_m") or 0) / 1000,
+                    _r(p.get("elevation_m"), 1),
+                    _r(p.get("dist_m") or 0, 2),
+                    _r((p.get("dist_total_m") or 0) / 1000, 3),
                 ]
                 for p in pts
             ],
@@ -151,7 +171,7 @@ def _path_figure(rover: str, points: list[dict], legs: list[dict], per_sol: list
                 )
         fig.add_scatter(
             x=[r["sol"] for r in per_sol],
-            y=[(r["cumulative_distance_m"] or 0) / 1000 for r in per_sol],
+            y=[_r((r["cumulative_distance_m"] or 0) / 1000, 4) for r in per_sol],
             mode="lines",
             name="cumulative (km)",
             line=dict(color="#1d2330", width=1.5, dash="dot"),

@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from mars_assets.defs.automation.selections import INGEST_ASSETS
+from mars_assets.defs.automation.selections import INGEST_ASSETS, PHOTO_ASSETS
 
 #: Reference data: rovers, manifests, waypoints, the landing-zone listing (unpartitioned).
 reference_job = dg.define_asset_job(
@@ -19,11 +19,18 @@ reference_job = dg.define_asset_job(
     description="Rovers listing, manifests, MMGIS waypoints and the landing-zone listing.",
 )
 
-#: One rover × sol: photos, images, image statistics.
+#: Rover × sol partitions: photos, images, image statistics (ranged runs of MARS_BATCH_SOLS).
 rover_sol_job = dg.define_asset_job(
     "rover_sol_job",
     selection=INGEST_ASSETS,
-    description="Photos, images and image statistics of one rover × sol partition.",
+    description="Photos, images and image statistics of rover × sol partitions (a range per run).",
+)
+
+#: Photo metadata only (``mars-assets run --no-images``): no image steps at mission size.
+photos_job = dg.define_asset_job(
+    "photos_job",
+    selection=PHOTO_ASSETS,
+    description="Bronze responses, silver photos and quarantine of rover × sol partitions (a range per run).",
 )
 
 #: Whole-warehouse tables: silver rovers/cameras, gold, the DuckDB catalog, the dashboards.

@@ -28,6 +28,9 @@ from mars_assets.demo.responses import Answer, Query, json_answer
 from mars_assets.demo.snapshot import Snapshot
 from mars_assets.demo.v1_routes import V1_PREFIX
 
+#: The server's own statistics route (JSON of :meth:`ReplayServer.stats`).
+STATS_PATH = "/_stats"
+
 
 @dataclass
 class Fault:
@@ -74,6 +77,12 @@ class ReplayServer:
     previous page); each fault may be limited to requests whose path contains ``match``.
     Every request is logged in :attr:`log` (monotonic time, path, status) so tests can count
     requests per window.
+
+    ``latency``: seconds every request waits before it is answered (or reset), emulating an
+    upstream's response time (e.g. 0.5 for JPL's MSL feed, 20 for the Mars 2020 feed); the
+    server answers each connection in a thread of its own, so concurrent requests overlap
+    their waits. ``GET /_stats`` (:data:`STATS_PATH`; not logged, not counted, no latency)
+    answers :meth:`stats` as JSON, for a client in another process.
     """
 
     def __init__(
@@ -83,10 +92,13 @@ class ReplayServer:
         port: int = 0,
         rate_limit: int = 1000,
         rate_window: float | None = None,
+        latency: float = 0.0,
     ):
         self.snapshot = snapshot if isinstance(snapshot, Snapshot) else Snapshot.open(snapshot)
         self.rate_limit = rate_limit
         self.rate_window = rate_window
+        self.latency = latency
+        self._sol_answers = v1_routes.SolAnswers()
         self.requests: list[str] = []  # request paths with query, as received (tests read them)
         self.log: list[LoggedRequest] = []
         self._faults: deque[Fault] = deque()
@@ -134,6 +146,26 @@ class ReplayServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+    @property
+    def stats_url(self) -> str:
+        return self.url + STATS_PATH
+
+    def stats(self) -> dict[str, Any]:
+        """``{"requests": n, "statuses": {"200": n, ...}, "latency_seconds", "rate_limit", "rate_window"}``:
+        requests received so far (status ``"0"``: reset without an answer; requests still being
+        answered are counted in ``requests`` only)."""
+        with self._lock:
+            statuses: dict[str, int] = {}
+            for entry in self.log:
+                statuses[str(entry.status)] = statuses.get(str(entry.status), 0) + 1
+            return {
+                "requests": len(self.requests),
+                "statuses": statuses,
+                "latency_seconds": self.latency,
+                "rate_limit": self.rate_limit,
+                "rate_window": self.rate_window,
+            }
 
     # -- fault injection -----------------------------------------------------------------
     def fail_next(
@@ -241,7 +273,9 @@ class ReplayServer:
         if path.startswith(V1_PREFIX + "/"):
             if "api_key" not in query:
                 return json_answer(403, {"error": {"code": "API_KEY_MISSING", "message": "No api_key was supplied."}})
-            return v1_routes.route(self.snapshot, path[len(V1_PREFIX) :].strip("/").split("/"), query)
+            return v1_routes.route(
+                self.snapshot, path[len(V1_PREFIX) :].strip("/").split("/"), query, self._sol_answers
+            )
         if path.rstrip("/") + "/" == JPL_M2020_PATH:
             return self._jpl_m2020(query)
         if path.rstrip("/") + "/" == JPL_MSL_PATH:
@@ -280,12 +314,18 @@ class ReplayHandler(BaseHTTPRequestHandler):
     """Answers GET requests for the ReplayServer of its HTTP server (``self.server.replay``)."""
 
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out at once (no 40 ms delayed-ACK stall)
     server: _QuietHTTPServer
 
     def do_GET(self) -> None:  # noqa: N802
         parts = urlsplit(self.path)
         replay = self.server.replay
+        if parts.path == STATS_PATH:
+            self._send(*json_answer(200, replay.stats()))
+            return
         now, fault, wait, remaining, previous = replay._admit(self.path)
+        if replay.latency > 0:
+            time.sleep(replay.latency)
         if fault and fault.reset:
             replay._record(now, self.path, 0)
             # SO_LINGER 0: close() sends a TCP RST, the client sees "connection reset"
@@ -295,13 +335,15 @@ class ReplayHandler(BaseHTTPRequestHandler):
             return
         status, headers, body = replay._answer(parts, fault, wait, previous)
         replay._record(now, self.path, status)
+        self._send(
+            status,
+            {"X-RateLimit-Limit": str(replay.rate_limit), "X-RateLimit-Remaining": str(remaining), **headers},
+            body,
+        )
+
+    def _send(self, status: int, headers: dict[str, str], body: bytes) -> None:
         self.send_response(status)
-        headers = {
-            "Content-Length": str(len(body)),
-            "X-RateLimit-Limit": str(replay.rate_limit),
-            "X-RateLimit-Remaining": str(remaining),
-            **headers,
-        }
+        headers = {"Content-Length": str(len(body)), **headers}
         for k, v in headers.items():
             self.send_header(k, v)
         self.end_headers()

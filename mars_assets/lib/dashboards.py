@@ -1,10 +1,13 @@
 """Dashboard assets' helpers: read the inputs, publish a page, describe it in metadata.
 
 The four dashboard assets (mars_assets/defs/dashboards/) each read gold/silver through the
-:class:`~mars_assets.resources.Warehouse` (a folder or S3) and writing one page with
-``Warehouse.write_objects``: mission, traverse, images, data health. The pages embed
-plotly.js and open with no network. Each materialization records the input row counts and
-columns, a markdown preview of the key numbers and the path/URL of the page.
+:class:`~mars_assets.resources.Warehouse` (a folder or S3) and write one page with
+``Warehouse.write_objects``: mission, traverse, images, data health. Whatever grows with the
+photos (silver photos, image_stats, the quarantine tables) is aggregated in DuckDB
+(:mod:`mars_assets.dashboards.queries`); only tables of rover × sol size (gold, waypoints,
+traverse legs) are read whole. The pages embed plotly.js and open with no network. Each
+materialization records the input row counts and columns, a markdown preview of the key
+numbers, the points the page plots and the path/URL of the page.
 """
 
 import datetime as dt
@@ -17,6 +20,7 @@ import pyarrow as pa
 from mars_assets.dashboards import (
     Dashboard,
     SelectedImage,
+    page_points,
     select_images,
     thumbnail_data_uri,
 )
@@ -34,23 +38,18 @@ CHECK_HISTORY = 2000
 
 
 def read_or_none(warehouse: Warehouse, layer: str, table: str) -> pa.Table | None:
+    """The whole table as Arrow, None before it is written. Only for tables of rover × sol size
+    (gold models, waypoints, traverse legs): photo-sized ones go through ``queries``."""
     return warehouse.read_table(layer, table) if warehouse.has_table(layer, table) else None
 
 
-def camera_sols(warehouse: Warehouse) -> pa.Table | None:
-    """Photos per rover × sol × camera (columns rover, sol, camera, photos) from silver photos;
-    None when silver photos has not been written."""
-    if not warehouse.has_table("silver", "photos"):
-        return None
-    with warehouse.connect() as con:
-        return con.execute(
-            "select rover, sol, coalesce(camera, '?') as camera, count(*) as photos "
-            f"from {warehouse.relation_sql('silver', 'photos')} group by all order by all"
-        ).fetch_arrow_table()
+def input_metadata(
+    inputs: Mapping[str, pa.Table | None], counts: Mapping[str, int] | None = None
+) -> dict[str, dg.MetadataValue]:
+    """Row counts (``rows <layer>.<table>``) and an ``inputs`` markdown table with the columns.
 
-
-def input_metadata(inputs: Mapping[str, pa.Table | None]) -> dict[str, dg.MetadataValue]:
-    """Row counts (``rows <layer>.<table>``) and an ``inputs`` markdown table with the columns."""
+    ``counts``: rows of tables the page only reads through aggregates (``rows <name>`` too,
+    listed as aggregated in DuckDB)."""
     meta: dict[str, dg.MetadataValue] = {}
     lines = ["| input | rows | columns |", "|---|---:|---|"]
     for name, table in inputs.items():
@@ -58,6 +57,9 @@ def input_metadata(inputs: Mapping[str, pa.Table | None]) -> dict[str, dg.Metada
         meta[f"rows {name}"] = dg.MetadataValue.int(n)
         cols = ", ".join(f"{f.name} ({f.type})" for f in table.schema) if table is not None else "(not written yet)"
         lines.append(f"| {name} | {n:,} | {cols} |")
+    for name, n in (counts or {}).items():
+        meta[f"rows {name}"] = dg.MetadataValue.int(n)
+        lines.append(f"| {name} | {n:,} | (aggregated in DuckDB) |")
     meta["inputs"] = dg.MetadataValue.md("\n".join(lines))
     return meta
 
@@ -67,19 +69,25 @@ def publish(
     dashboard: Dashboard,
     inputs: Mapping[str, pa.Table | None],
     extra: Mapping[str, dg.MetadataValue] | None = None,
+    counts: Mapping[str, int] | None = None,
 ) -> dg.MaterializeResult:
-    """Write ``dashboard`` to ``dashboards/<name>/index.html`` and describe it in metadata."""
+    """Write ``dashboard`` to ``dashboards/<name>/index.html`` and describe it in metadata:
+    path, url, bytes, charts, key numbers, ``points`` (data points over all its traces) and
+    ``largest trace`` (points of the biggest one), the inputs (``input_metadata``) and ``extra``."""
     data = dashboard.html.encode("utf-8")
     uri = warehouse.write_objects(f"dashboards/{dashboard.name}", {"index.html": data})[0]
     url = uri if uri.startswith("s3://") else Path(uri).resolve().as_uri()
+    points = [n for _, _, n in page_points(dashboard.html)]
     return dg.MaterializeResult(
         metadata={
             "path": dg.MetadataValue.path(uri),
             "url": dg.MetadataValue.url(url),
             "bytes": dg.MetadataValue.int(len(data)),
             "charts": dg.MetadataValue.int(dashboard.charts),
+            "points": dg.MetadataValue.int(sum(points)),
+            "largest trace": dg.MetadataValue.int(max(points, default=0)),
             "preview": dg.MetadataValue.md(dashboard.preview_markdown()),
-            **input_metadata(inputs),
+            **input_metadata(inputs, counts),
             **(extra or {}),
         }
     )
@@ -100,14 +108,16 @@ def dashboard_asset(name: str, deps: Iterable[tuple[str, str]], description: str
 def selected_images(
     warehouse: Warehouse, image_stats: pa.Table | None, per_end: int = IMAGES_PER_END
 ) -> list[SelectedImage]:
-    """The images picked by :func:`mars_assets.dashboards.select_images`, read from bronze
-    (``bronze/images/rover=<r>/sol=<s>/<image_id>``), each with a JPEG thumbnail and a
-    ``SPECTRUM_SIZE``² log-magnitude spectrum. An image whose bytes cannot be read or decoded
-    keeps its statistics with no thumbnail and no spectrum."""
+    """The images picked by :func:`mars_assets.dashboards.select_images` from ``image_stats``
+    (the whole table, or just the candidates of :func:`queries.image_candidates`; a row there
+    more than once counts once), read from bronze (``bronze/images/rover=<r>/sol=<s>/<image_id>``),
+    each with a JPEG thumbnail and a ``SPECTRUM_SIZE``² log-magnitude spectrum. An image whose
+    bytes cannot be read or decoded keeps its statistics with no thumbnail and no spectrum."""
     if image_stats is None or not image_stats.num_rows:
         return []
+    unique = {(r["rover"], r["sol"], r["image_id"]): r for r in image_stats.to_pylist()}
     out = []
-    for row, labels in select_images(image_stats.to_pylist(), per_end=per_end):
+    for row, labels in select_images(list(unique.values()), per_end=per_end):
         thumb = spectrum = None
         try:
             data = warehouse.read_object(f"bronze/images/rover={row['rover']}/sol={row['sol']}/{row['image_id']}")

@@ -140,19 +140,31 @@ def write_layer(context: dg.AssetExecutionContext, warehouse: Warehouse, table: 
 
 
 def rover_records(warehouse: Warehouse) -> list[tuple[dict, str]]:
-    """Every rover object seen in bronze (listing, manifests, photo pages) with where it came from."""
+    """Every rover object seen in bronze (listing, manifests, photo pages) with where it came from.
+
+    Of the photo pages, only each rover's newest sol is read (its first page): the rover object
+    every v1 photo embeds is the same within a response, and the newest sol's is the newest, so a
+    whole mission's bronze is not parsed again (thousands of sols) to find it.
+    """
     found = []
     for _n, body in bronze_bodies(warehouse, "bronze/rovers"):
         found += [(r, "rovers_listing") for r in parse_rovers_listing(body)]
     for rover in ROVERS:
         for _n, body in bronze_bodies(warehouse, f"bronze/manifests/rover={rover}"):
             found.append((parse_manifest(body)[0], "manifest"))
+    newest: dict[str, tuple[int, str]] = {}
     for path in warehouse.list_objects("bronze/photos"):
-        if path.endswith("page-0001.json"):
-            body = json.loads(warehouse.read_object(f"bronze/photos/{path}"))
-            if not isinstance(body, dict) or "photos" not in body:
-                continue  # a JPL feed page: it carries no rover object
-            photos = photos_of(body)
-            if photos and photos[0].get("rover"):
-                found.append((parse_rover(photos[0]["rover"]), "photos"))
+        rover_part, sol_part, name = (path.split("/") + ["", "", ""])[:3]
+        if name != "page-0001.json" or not sol_part.startswith("sol=") or not sol_part[4:].isdigit():
+            continue
+        sol = int(sol_part[4:])
+        if sol >= newest.get(rover_part, (-1, ""))[0]:
+            newest[rover_part] = (sol, path)
+    for _sol, path in newest.values():
+        body = json.loads(warehouse.read_object(f"bronze/photos/{path}"))
+        if not isinstance(body, dict) or "photos" not in body:
+            continue  # a JPL feed page: it carries no rover object
+        photos = photos_of(body)
+        if photos and photos[0].get("rover"):
+            found.append((parse_rover(photos[0]["rover"]), "photos"))
     return found

@@ -1,10 +1,14 @@
-"""Image downloads from an allow-list of NASA hosts (a Dagster resource).
+"""Image downloads from an allow-list of NASA hosts (a Dagster resource), many at once per host.
 
 Transport and errors are those of :mod:`mars_assets.sources.http` (urllib3 Retry, ApiError).
+:class:`DownloadPool` runs the downloads of one Dagster run concurrently: one thread pool per
+host (``concurrent.futures``), at most ``max_concurrent_per_host`` requests in flight to each.
 """
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from urllib.parse import urljoin, urlsplit
 
 import dagster as dg
@@ -37,10 +41,13 @@ class ImageDownloader(dg.ConfigurableResource):
 
     ``max_per_partition`` bounds the downloads of one rover × sol (a Curiosity sol can
     hold thousands of photos): 0 downloads none, a negative value downloads all.
+    ``max_concurrent_per_host`` (≥ 1) bounds the requests :meth:`pool` has in flight to one
+    host (``MARS_IMAGE_DOWNLOAD_CONCURRENCY``); the session keeps as many connections per host.
     """
 
     allowed_hosts: list[str] = Field(default_factory=lambda: list(NASA_IMAGE_HOSTS))
     max_per_partition: int = 10
+    max_concurrent_per_host: int = 4
     timeout_seconds: float = 30.0
     retries: int = 2
     max_bytes: int = 64 * 1024 * 1024
@@ -65,8 +72,7 @@ class ImageDownloader(dg.ConfigurableResource):
         """
         if not self.host_allowed(url):
             raise ApiError(0, url, f"host {_hostname(url)!r} is not on the image allow-list")
-        if self._session is None:
-            self._session = make_session(self.retries, 0.5, 30.0, connect_retries=0)
+        self.session()
         try:
             r = self._get_stream(url)
         except requests.RequestException as exc:
@@ -74,6 +80,19 @@ class ImageDownloader(dg.ConfigurableResource):
         if r.status_code != 200:
             raise ApiError(r.status_code, url, r.reason or "")
         return r.content
+
+    def session(self) -> requests.Session:
+        """The requests Session of every download (made on first use; not thread-safe itself:
+        :class:`DownloadPool` makes it before its threads start). urllib3 keeps up to
+        ``max_concurrent_per_host`` connections per host (pools of the 10 hosts used last)."""
+        if self._session is None:
+            pool = max(1, self.max_concurrent_per_host)
+            self._session = make_session(self.retries, 0.5, 30.0, connect_retries=0, pool_maxsize=pool)
+        return self._session
+
+    def pool(self) -> DownloadPool:
+        """A :class:`DownloadPool` over this downloader (use it as a context manager)."""
+        return DownloadPool(self)
 
     def _get_stream(self, url: str) -> requests.Response:
         assert self._session is not None
@@ -99,3 +118,75 @@ class ImageDownloader(dg.ConfigurableResource):
         if len(r._content) > self.max_bytes:  # noqa: SLF001
             raise requests.RequestException("image exceeds max_bytes")
         return r
+
+
+class HostSkipped(Exception):
+    """A download not requested because its host failed to connect earlier in the same pool."""
+
+
+def host_of(url: str) -> str:
+    """The host a download goes to, as connections are pooled: ``host[:port]`` of ``url`` ("" if none)."""
+    try:
+        return urlsplit(url).netloc.rsplit("@", 1)[-1]
+    except ValueError:
+        return ""
+
+
+class DownloadPool:
+    """Concurrent downloads of one run: a thread pool per host, each of ``max_concurrent_per_host``
+    threads, so at most that many requests are in flight to one host while other hosts proceed.
+
+    :meth:`submit` returns a ``Future`` whose result is the image bytes; it raises what
+    :meth:`ImageDownloader.fetch` raises (ApiError), or :class:`HostSkipped` when the host is dead:
+    a download that failed without an HTTP answer (ApiError status 0: connection refused, reset,
+    timeout, a refused host) marks its host dead for the rest of the pool, and later downloads
+    there are not requested (:attr:`dead_hosts`: host → the first error, ≤ 200 characters).
+    Requests already in flight to that host finish on their own. Futures hold their bytes until
+    the caller drops them: submit one partition at a time to bound memory. Close it (or leave
+    the ``with`` block) to stop its threads; queued downloads are then cancelled.
+    Raises ValueError when ``max_concurrent_per_host`` is below 1.
+    """
+
+    def __init__(self, downloader: ImageDownloader) -> None:
+        if downloader.max_concurrent_per_host < 1:
+            raise ValueError(f"max_concurrent_per_host must be at least 1, not {downloader.max_concurrent_per_host}")
+        self.downloader = downloader
+        self.dead_hosts: dict[str, str] = {}
+        self._executors: dict[str, ThreadPoolExecutor] = {}
+        self._lock = threading.Lock()
+        downloader.session()  # made here, before any thread uses it
+
+    def submit(self, url: str) -> Future[bytes]:
+        """Queue the download of ``url`` on its host's threads."""
+        host = host_of(url)
+        executor = self._executors.get(host)
+        if executor is None:
+            executor = self._executors[host] = ThreadPoolExecutor(
+                self.downloader.max_concurrent_per_host, thread_name_prefix=f"images-{host or 'none'}"
+            )
+        return executor.submit(self._fetch, host, url)
+
+    def _fetch(self, host: str, url: str) -> bytes:
+        with self._lock:
+            dead = self.dead_hosts.get(host)
+        if dead is not None:
+            raise HostSkipped(f"host unreachable earlier in this run: {dead}")
+        try:
+            return self.downloader.fetch(url)
+        except ApiError as exc:
+            if exc.status == 0:
+                with self._lock:
+                    self.dead_hosts.setdefault(host, str(exc)[:200])
+            raise
+
+    def close(self) -> None:
+        """Stop every thread of the pool; queued downloads are cancelled, running ones finish."""
+        for executor in self._executors.values():
+            executor.shutdown(wait=True, cancel_futures=True)
+        self._executors.clear()
+
+    def __enter__(self) -> DownloadPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

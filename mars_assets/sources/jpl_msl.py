@@ -4,9 +4,10 @@ Endpoint (keyless, undocumented; ``shared/docs/NASA_SOURCES.md`` §2)::
 
     https://mars.nasa.gov/api/v1/raw_image_items/
         ?order=sol desc,instrument_sort asc,sample_type_sort asc, date_taken desc
-        &per_page=200&page=0&condition_1=msl:mission&condition_2={sol}:sol:in
+        &per_page=1000&page=0&condition_1=msl:mission&condition_2={sol}:sol:in
 
-``per_page`` up to 1000, ``page`` 0-based; page on ``more``. Latest sol: ``per_page=1&page=0``
+``per_page`` up to 1000 (the default: a busy sol of 400-900 items in one request), ``page``
+0-based; page on ``more``. Latest sol: ``per_page=1&page=0``
 ordered by sol desc, without ``condition_2``. (``category=msl`` on the RSS feed does not
 serve Curiosity.)
 
@@ -251,9 +252,11 @@ class JplMslSource(JplFeedSource):
     """Curiosity raw images: ``{base_url}?order=...&per_page=N&page=P&condition_1=msl:mission``
     ``&condition_2={sol}:sol:in``.
 
-    ``per_page`` 1..1000 (upstream maximum), ``page`` 0-based, paging until ``more`` is false
-    (a page with ``more: true`` but no items ends it too). ``max_pages``: safety stop;
-    ``repeat_retries``: requests again of a repeating page.
+    ``per_page`` 1..1000, default the upstream maximum (fewest requests: a busy sol of
+    400-900 items is one request), ``page`` 0-based, paging until ``more`` is false (a page
+    with ``more: true`` but no items ends it too). ``max_pages``: safety stop;
+    ``repeat_retries``: requests again of a repeating page. ``concurrency`` 4 and no rate by
+    default (keyless, no published limit; see :class:`~mars_assets.sources.http.HttpSource`).
     """
 
     name: ClassVar[str] = SOURCE_NAME
@@ -262,7 +265,7 @@ class JplMslSource(JplFeedSource):
     rovers: ClassVar[frozenset[str]] = frozenset({ROVER})
 
     base_url: str = FEED_URL
-    per_page: int = 200
+    per_page: int = MAX_PER_PAGE
 
     def _params(self, page: int, per_page: int, sol: int | None) -> dict[str, Any]:
         if not 1 <= per_page <= MAX_PER_PAGE:

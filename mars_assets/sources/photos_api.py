@@ -13,14 +13,16 @@ The parsers take decoded JSON and return plain dicts whose keys are the silver c
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from mars_assets.sources.base import ParsedPages, PhotoSource
 from mars_assets.sources.http import ApiResponse, PagedSource, PageView, checked, record_ids
-from mars_assets.sources.product_ids import parse_product_id
+from mars_assets.sources.product_ids import product_stem
+from mars_assets.sources.ratelimit import is_loopback
 from mars_assets.sources.values import (
     INT32_RANGE,
     MAX_SOL,
@@ -35,6 +37,11 @@ from mars_assets.sources.values import (
 
 SOURCE_NAME = "photos_api_v1"
 DEFAULT_URL = "https://api.nasa.gov/mars-photos/api/v1"
+DEMO_KEY = "DEMO_KEY"
+#: api.data.gov's published limits (https://api.data.gov/docs/developer-manual/#rate-limits):
+#: a registered key 1,000 requests an hour (rolling); DEMO_KEY 30 an hour and 50 a day per IP.
+KEY_RATE = "1000/h"
+DEMO_KEY_RATE = "30/h+50/d"
 
 
 def parse_rover(obj: Mapping[str, Any]) -> dict[str, Any]:
@@ -106,12 +113,18 @@ def photos_of(body: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     raise ResponseShapeError("photos response has neither 'photos' nor 'latest_photos'")
 
 
+#: An https URL with a plain host name (the common case, checked without urlsplit).
+_PLAIN_HTTPS = re.compile(r"https://[A-Za-z0-9.-]+(:[0-9]+)?(/|$)")
+
+
 def _img_src(value: Any) -> str:
     if value is None or value == "":
         raise MissingFieldError("photo has no img_src")
     if not isinstance(value, str):
         raise ResponseShapeError(f"img_src is {type(value).__name__}, not a string")
     url = https(value)
+    if _PLAIN_HTTPS.match(url):
+        return url
     try:
         parts = urlsplit(url)
         ok = parts.scheme == "https" and bool(parts.hostname)
@@ -136,12 +149,12 @@ def parse_photo(obj: Mapping[str, Any], *, ingested_at: dt.datetime) -> dict[str
     ``img_src`` or camera) with a message naming the field, for a photo that cannot be
     typed; the caller quarantines it with the message.
     """
-    if not isinstance(obj, Mapping):
+    if type(obj) is not dict and not isinstance(obj, Mapping):
         raise ResponseShapeError(f"photo is {type(obj).__name__}, not an object")
     camera = obj.get("camera")
     if camera is None:
         raise MissingFieldError("photo has no camera")
-    if not isinstance(camera, Mapping):
+    if type(camera) is not dict and not isinstance(camera, Mapping):
         raise ResponseShapeError(f"photo camera is {type(camera).__name__}, not an object")
     camera_name = camera.get("name")
     if camera_name is None or camera_name == "":
@@ -151,14 +164,12 @@ def parse_photo(obj: Mapping[str, Any], *, ingested_at: dt.datetime) -> dict[str
     rover = obj.get("rover")
     if rover is None:
         rover = {}
-    if not isinstance(rover, Mapping):
+    if type(rover) is not dict and not isinstance(rover, Mapping):
         raise ResponseShapeError(f"photo rover is {type(rover).__name__}, not an object")
     rover_name = optional_text(rover.get("name"), "rover name")
     img_src = _img_src(obj.get("img_src"))
     listed = rover.get("cameras")
-    listed_names = (
-        {c.get("name") for c in listed if isinstance(c, Mapping)} if isinstance(listed, list) and listed else None
-    )
+    listed = listed if isinstance(listed, list) and listed else None
     return {
         "photo_id": strict_int(obj.get("id"), "id"),
         "rover": rover_name.lower() if rover_name else None,
@@ -168,7 +179,7 @@ def parse_photo(obj: Mapping[str, Any], *, ingested_at: dt.datetime) -> dict[str
         "camera_id": strict_int(camera.get("id"), "camera id", lo=INT32_RANGE[0], hi=INT32_RANGE[1], required=False),
         "camera_full_name": optional_text(camera.get("full_name"), "camera full_name"),
         "img_src": img_src,
-        "product_id": parse_product_id(img_src).product_id,
+        "product_id": product_stem(img_src),
         "source": SOURCE_NAME,
         "ingested_at": ingested_at,
         # columns only the JPL feeds fill
@@ -183,7 +194,9 @@ def parse_photo(obj: Mapping[str, Any], *, ingested_at: dt.datetime) -> dict[str
         "img_src_medium": None,
         "img_src_full_res": None,
         # the long rover form lists the rover's cameras; the short form cannot tell
-        "camera_known": None if listed_names is None else camera_name in listed_names,
+        "camera_known": None
+        if listed is None
+        else any((type(c) is dict or isinstance(c, Mapping)) and c.get("name") == camera_name for c in listed),
     }
 
 
@@ -259,18 +272,45 @@ class PhotosApiSource(PagedSource, PhotoSource):
     The v1 API at api.nasa.gov was retired in October 2025; ``base_url`` points at a mirror
     or at the snapshot replay server. ``api_key`` (``NASA_API_KEY``; ``DEMO_KEY``: 30
     requests an hour, 50 a day per IP) travels in the ``api_key`` query parameter and is
-    never shown. ``page_size``: photos a page (the API's default is 25); ``max_pages``:
-    safety stop of a sol's paging; ``repeat_retries``: requests again of a repeating page.
+    never shown. ``page_size``: 0 (default) asks for a sol in one request without ``page``,
+    as the original API answered with the whole sol (NASA_SOURCES.md §1); above 0 it pages
+    with ``page`` and ``per_page=page_size`` (a mirror that pages: its largest page size).
+    ``max_pages``: safety stop of a sol's paging; ``repeat_retries``: requests again of a
+    repeating page.
+
+    Limits when not configured (see :class:`~mars_assets.sources.http.HttpSource`): the
+    api.data.gov figures, ``1000/h`` with a key and ``30/h+50/d`` with DEMO_KEY, counted
+    apart from the keyed requests (``-demo`` limiter key), for every base URL but a loopback
+    one (the replay server or a local mirror enforces and advertises its own limit, which the
+    client heeds); ``concurrency`` 4, or 1 with DEMO_KEY on a real upstream (30 requests an
+    hour leave nothing for parallel sols to gain, and one waiter at a time keeps the limiter's
+    waits short).
     """
 
     name: ClassVar[str] = SOURCE_NAME
     rovers: ClassVar[frozenset[str]] = frozenset({"curiosity", "opportunity", "perseverance", "spirit"})
 
     base_url: str = DEFAULT_URL
-    api_key: str = "DEMO_KEY"
+    api_key: str = field(default=DEMO_KEY, repr=False)  # a secret: never in a repr
     timeout_seconds: float = 30.0
-    page_size: int = 25
+    page_size: int = 0
     max_pages: int = 2000
+
+    def __post_init__(self) -> None:
+        if self.page_size < 0:
+            raise ValueError(f"page_size must be 0 (the whole sol in one request) or more, not {self.page_size}")
+        super().__post_init__()
+
+    def default_concurrency(self) -> int:
+        return 1 if self.api_key == DEMO_KEY and not is_loopback(self.base_url) else 4
+
+    def default_rate(self) -> str:
+        if is_loopback(self.base_url):
+            return "none"
+        return DEMO_KEY_RATE if self.api_key == DEMO_KEY else KEY_RATE
+
+    def limiter_key(self) -> str:
+        return super().limiter_key() + ("-demo" if self.api_key == DEMO_KEY else "")
 
     def get(self, path: str, **params: Any) -> ApiResponse:
         """GET ``base_url + path`` with ``params`` (and the key). Raises ApiError / RateLimitError."""
@@ -285,17 +325,23 @@ class PhotosApiSource(PagedSource, PhotoSource):
         return checked(self.get(f"/manifests/{rover}"), parse_manifest)
 
     def fetch_sol(self, rover: str, sol: int) -> list[ApiResponse]:
-        """Every page of ``/rovers/{rover}/photos?sol={sol}``, paging until a short page.
+        """Every response of ``/rovers/{rover}/photos?sol={sol}``: one without ``page`` when
+        ``page_size`` is 0, else every page until a short one.
 
         The API gives no totals; a page with fewer than ``page_size`` photos is the last.
-        Every page is checked before it is kept: a body that is not JSON (an HTML error page
+        Every response is checked before it is kept: a body that is not JSON (an HTML error page
         served with 200, say) or has no ``photos`` list raises ApiError naming the page, so
         bronze is never replaced by an unusable answer. A repeating page follows the rule of
         :func:`mars_assets.sources.http.fetch_pages`. Raises ApiError for an unknown rover
-        (HTTP 400) and RuntimeError past ``max_pages``.
+        (HTTP 400), RateLimitError, and RuntimeError past ``max_pages``.
         """
+        path = f"/rovers/{rover}/photos"
+        if self.page_size == 0:
+            resp = self.get(path, sol=int(sol))
+            _v1_page(resp, 1)  # the same check as a page's
+            return [resp]
         return self.paged(
-            lambda page: self.get(f"/rovers/{rover}/photos", sol=int(sol), page=page, per_page=self.page_size),
+            lambda page: self.get(path, sol=int(sol), page=page, per_page=self.page_size),
             lambda resp, _page: _v1_page(resp, self.page_size),
             first=1,
             what=f"{rover} sol {sol}",

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from pathlib import PurePosixPath
 
 #: File suffixes of raw rover images (lower case), in the landing zone and in a snapshot's ``images/``.
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".gif", ".bmp", ".webp"}
@@ -70,13 +69,19 @@ _MSL_ENG = re.compile(r"^(?P<inst>[NFRC])(?P<eye>[LR])(?P<string>[AB])_(?P<sclk>
 _MSL_ENG_CAMERAS = {"N": "NAVCAM", "F": "FHAZ", "R": "RHAZ", "C": "CHEMCAM"}
 
 
+def product_stem(name: str) -> str:
+    """The file name of a path or URL without its directory, query and extension(s)
+    (``PurePosixPath(path).name`` up to its first dot, in string operations: it runs per photo)."""
+    return name.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1].split(".", 1)[0]
+
+
 def parse_product_id(name: str) -> ProductId:
     """Read rover, sol and camera from a product id or an image file name.
 
     ``name`` may be a path or URL; the directory and extension are ignored. Never raises:
     an unknown form returns ``rover=sol=camera=None`` with ``reason`` set.
     """
-    stem = PurePosixPath(name.split("?", 1)[0]).name.split(".", 1)[0]
+    stem = product_stem(name)
     upper = stem.upper()
     if m := _MSSS.match(upper):
         inst = m["inst"]

@@ -4,7 +4,7 @@ import dagster as dg
 
 from mars_assets.defs import jobs
 from mars_assets.defs.automation.selections import INGEST_ASSETS
-from mars_assets.partitions import rover_sol_key
+from mars_assets.partitions import SOL_PARTITIONS_NAME, ranged_run_requests
 from mars_assets.resources import Warehouse
 from mars_assets.resources.automation import AutomationLimits
 from mars_assets.settings import Settings
@@ -30,7 +30,13 @@ def daily_recent_sols(context: dg.ScheduleEvaluationContext, warehouse: Warehous
             [automation.recent_sols],
         ).fetchall()
     date = context.scheduled_execution_time.date().isoformat()
-    return [dg.RunRequest(partition_key=rover_sol_key(r, s), run_key=f"daily:{date}:{r}|{s}") for r, s in recent]
+    wanted: dict[str, list[int]] = {}
+    for r, s in recent:
+        wanted.setdefault(r, []).append(s)
+    order = context.instance.get_dynamic_partitions(SOL_PARTITIONS_NAME)
+    known = set(order)
+    wanted = {r: [s for s in sols if str(s) in known] for r, sols in wanted.items()}
+    return ranged_run_requests(order, wanted, Settings.batch_sols_from_env(), f"daily:{date}")
 
 
 #: The seed rebuilt its gold tables on Sundays at 14:23 (the default of MARS_GOLD_CRON).

@@ -6,14 +6,16 @@ Dagster's 60 s sensor limit; a tick that finds nothing says why (``SkipReason``)
 make a request for the same state idempotent.
 """
 
+import hashlib
 import json
 
 import dagster as dg
 
 from mars_assets.defs.automation.selections import IMAGE_ASSETS, INGEST_ASSETS
-from mars_assets.partitions import ROVERS, SOL_PARTITIONS_NAME, rover_sol_key, rover_sol_of_key, sol_partitions
+from mars_assets.partitions import ROVERS, SOL_PARTITIONS_NAME, ranged_run_requests, sol_partitions
 from mars_assets.resources import LandingZone, UpstreamSources, Warehouse
 from mars_assets.resources.automation import AutomationLimits
+from mars_assets.settings import Settings
 from mars_assets.sources.http import ApiError
 from mars_assets.sources.product_ids import parse_product_id
 
@@ -25,30 +27,50 @@ def new_sols_request(context, sols: set[int]) -> list[dg.AddDynamicPartitionsReq
     return [sol_partitions.build_add_request(new)] if new else []
 
 
-def _changed_manifest_sols(rover: str, totals: dict[int, int], known: dict, room: int) -> list:
-    """Run requests for sols whose manifest total changed since the cursor ``known`` (updated)."""
-    requests = []
+def batched(context, wanted: dict[str, list[int]], run_key: str, tags: dict | None = None) -> dg.SensorResult:
+    """Ranged run requests of at most ``MARS_BATCH_SOLS`` partitions for ``wanted`` (rover → sols),
+    adding the sols the ``sol`` dimension lacks in the same tick (appended in ascending order)."""
+    adds = new_sols_request(context, {s for sols in wanted.values() for s in sols})
+    order = [
+        *context.instance.get_dynamic_partitions(SOL_PARTITIONS_NAME),
+        *(k for a in adds for k in a.partition_keys),
+    ]
+    requests = ranged_run_requests(order, wanted, Settings.batch_sols_from_env(), run_key, tags)
+    return dg.SensorResult(run_requests=requests, dynamic_partitions_requests=adds)
+
+
+def _changed_manifest_sols(totals: dict[int, int], known: dict, room: int) -> list[int]:
+    """Sols whose manifest total changed since the cursor ``known`` (updated), at most ``room``."""
+    sols = []
     for sol, total in sorted(totals.items()):
         if known.get(str(sol)) == total:
             continue
-        if len(requests) >= room:
+        if len(sols) >= room:
             break  # the rest next tick: the cursor records only what was requested
-        requests.append(
-            dg.RunRequest(partition_key=rover_sol_key(rover, sol), run_key=f"manifest:{rover}|{sol}|{total}")
-        )
+        sols.append(sol)
         known[str(sol)] = total
-    return requests
+    return sols
 
 
-def _sols_after(rover: str, source: str, latest: int, known: dict, first_tick: int, room: int) -> list:
-    """Run requests for the sols after the last one seen (``known["latest"]``, updated)."""
-    requests = []
+def _sols_after(latest: int, known: dict, first_tick: int, room: int) -> list[int]:
+    """The sols after the last one seen (``known["latest"]``, updated), at most ``room``."""
+    sols = []
     for sol in range(max(known.get("latest", latest - first_tick) + 1, 0), latest + 1):
-        if len(requests) >= room:
+        if len(sols) >= room:
             break
-        requests.append(dg.RunRequest(partition_key=rover_sol_key(rover, sol), run_key=f"{source}:{rover}|{sol}"))
+        sols.append(sol)
         known["latest"] = sol
-    return requests
+    return sols
+
+
+def _room(automation: AutomationLimits) -> int:
+    """Partitions one tick may request: ``max_runs_per_tick`` runs of ``MARS_BATCH_SOLS`` each."""
+    return automation.max_runs_per_tick * Settings.batch_sols_from_env()
+
+
+def _state_key(prefix: str, state: object) -> str:
+    """A run key naming ``state`` (e.g. the cursor it was requested for): same state, same key."""
+    return f"{prefix}:{hashlib.sha1(json.dumps(state, sort_keys=True).encode()).hexdigest()[:12]}"
 
 
 @dg.sensor(
@@ -65,28 +87,30 @@ def new_sol_sensor(context: dg.SensorEvaluationContext, sources: UpstreamSources
     ``first_tick_sols`` newest sols requested; later ticks request every sol after the last
     one seen. At most ``max_runs_per_tick`` runs a tick; the rest follow on the next ticks."""
     seen: dict[str, dict] = json.loads(context.cursor) if context.cursor else {}
-    requests, notes = [], []
+    wanted: dict[str, list[int]] = {}
+    notes = []
     for rover in ROVERS:
         source = sources.photo_source(rover)
         known = seen.setdefault(rover, {})
-        room = automation.max_runs_per_tick - len(requests)
+        room = _room(automation) - sum(map(len, wanted.values()))
         try:
             totals = source.manifest_totals(rover)
             if totals is not None:
-                requests += _changed_manifest_sols(rover, totals, known, room)
+                sols = _changed_manifest_sols(totals, known, room)
             else:
-                latest = source.latest_sol(rover)
-                requests += _sols_after(rover, source.name, latest, known, automation.first_tick_sols, room)
+                sols = _sols_after(source.latest_sol(rover), known, automation.first_tick_sols, room)
         except ApiError as exc:
             notes.append(f"{rover}: {source.name} HTTP {exc.status}")
-    if not requests:
+            continue
+        if sols:
+            wanted[rover] = sols
+    if not wanted:
         unavailable = f" (unavailable: {', '.join(notes)})" if notes else ""
         return dg.SkipReason("no new sols and no changed photo counts" + unavailable)
-    sols = {rover_sol_of_key(r.partition_key)[1] for r in requests}
+    cursor = json.dumps(seen, separators=(",", ":"))
+    result = batched(context, wanted, _state_key("new_sols", seen))
     return dg.SensorResult(
-        run_requests=requests,
-        dynamic_partitions_requests=new_sols_request(context, sols),
-        cursor=json.dumps(seen, separators=(",", ":")),
+        run_requests=result.run_requests, dynamic_partitions_requests=result.dynamic_partitions_requests, cursor=cursor
     )
 
 
@@ -110,18 +134,18 @@ def landing_zone_sensor(context: dg.SensorEvaluationContext, landing: LandingZon
     for f in files:
         pid = parse_product_id(f.path)
         key = (pid.rover, pid.sol)
-        if pid.sol is not None and key not in partitions and len(partitions) >= automation.max_runs_per_tick:
+        if pid.sol is not None and key not in partitions and len(partitions) >= _room(automation):
             break  # this file and later ones next tick
         if pid.sol is not None:
             partitions.setdefault(key, []).append(f.path)
         last = (f.landed_at, f.path)
-    requests = [
-        dg.RunRequest(partition_key=rover_sol_key(r, s), run_key=f"landing:{r}|{s}|{last[0]}|{len(paths)}")
-        for (r, s), paths in sorted(partitions.items())
-    ]
+    wanted: dict[str, list[int]] = {}
+    for r, s in sorted(partitions):
+        wanted.setdefault(r, []).append(s)
+    result = batched(context, wanted, f"landing:{last[0]}|{last[1]}")
     return dg.SensorResult(
-        run_requests=requests,
-        dynamic_partitions_requests=new_sols_request(context, {s for _, s in partitions}),
+        run_requests=result.run_requests,
+        dynamic_partitions_requests=result.dynamic_partitions_requests,
         cursor=json.dumps(list(last)),
     )
 
@@ -131,7 +155,8 @@ def landing_zone_sensor(context: dg.SensorEvaluationContext, landing: LandingZon
     minimum_interval_seconds=600,
     default_status=dg.DefaultSensorStatus.STOPPED,
     description="The self-healing loop: reads gold.photo_gaps and requests the partitions that are "
-    "MISSING_SOL or mismatched against the manifest (at most max_runs_per_tick a tick).",
+    "MISSING_SOL or mismatched against the manifest, in ranged runs of MARS_BATCH_SOLS partitions "
+    "(at most max_runs_per_tick runs a tick).",
 )
 def photo_gap_sensor(context: dg.SensorEvaluationContext, warehouse: Warehouse, automation: AutomationLimits):
     if not warehouse.has_table("gold", "photo_gaps"):
@@ -141,16 +166,12 @@ def photo_gap_sensor(context: dg.SensorEvaluationContext, warehouse: Warehouse, 
             "select rover, sol, gap_status, manifest_photos, silver_photos "
             f"from {warehouse.relation_sql('gold', 'photo_gaps')} where gap_status <> 'VALID' "
             "order by rover, sol limit ?",
-            [automation.max_runs_per_tick],
+            [_room(automation)],
         ).fetchall()
     if not gaps:
         return dg.SkipReason("every manifest sol is VALID")
-    requests = [
-        dg.RunRequest(
-            partition_key=rover_sol_key(r, s), run_key=f"gap:{r}|{s}|{m}|{n}", tags={"mars_assets/gap_status": status}
-        )
-        for r, s, status, m, n in gaps
-    ]
-    return dg.SensorResult(
-        run_requests=requests, dynamic_partitions_requests=new_sols_request(context, {g[1] for g in gaps})
-    )
+    wanted: dict[str, list[int]] = {}
+    for r, s, *_ in gaps:
+        wanted.setdefault(r, []).append(s)
+    statuses = ",".join(sorted({g[2] for g in gaps}))
+    return batched(context, wanted, _state_key("gap", gaps), tags={"mars_assets/gap_status": statuses})

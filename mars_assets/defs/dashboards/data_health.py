@@ -3,7 +3,7 @@
 
 import dagster as dg
 
-from mars_assets.dashboards import build_health_dashboard
+from mars_assets.dashboards import build_health_dashboard, queries
 from mars_assets.lib.dashboards import all_check_keys, check_results, dashboard_asset, publish, read_or_none
 from mars_assets.resources import Warehouse
 
@@ -20,11 +20,16 @@ from mars_assets.resources import Warehouse
     "(silver *_quarantine tables and quarantined landing files), latest asset-check results.",
 )
 def data_health_dashboard(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+    """photo_gaps (one row per manifest sol) is read whole; the quarantined inputs are counted
+    in DuckDB per silver table × reason group × rover (queries.quarantine_summary)."""
+    quarantine = queries.quarantine_summary(warehouse)
     inputs = {
         "gold.photo_gaps": read_or_none(warehouse, "gold", "photo_gaps"),
-        "silver.photo_quarantine": read_or_none(warehouse, "silver", "photo_quarantine"),
-        "silver.image_quarantine": read_or_none(warehouse, "silver", "image_quarantine"),
-        "silver.landing_files": read_or_none(warehouse, "silver", "landing_files"),
+        "silver quarantine by table, reason and rover": quarantine,
+    }
+    counts = {
+        f"silver.{t}": queries.row_count(warehouse, "silver", t)
+        for t in ("photo_quarantine", "image_quarantine", "landing_files")
     }
     try:
         checks: list[dict] | None = check_results(context.instance, all_check_keys(context))
@@ -33,16 +38,14 @@ def data_health_dashboard(context: dg.AssetExecutionContext, warehouse: Warehous
         checks = None
     page = build_health_dashboard(
         photo_gaps=inputs["gold.photo_gaps"],
-        photo_quarantine=inputs["silver.photo_quarantine"],
-        image_quarantine=inputs["silver.image_quarantine"],
-        landing_files=inputs["silver.landing_files"],
+        quarantine=quarantine if quarantine is not None else [],
         check_results=checks,
     )
     extra = {
         "asset checks": dg.MetadataValue.int(len(checks) if checks is not None else 0),
         "asset checks failing": dg.MetadataValue.int(sum(c["latest"] == "failed" for c in checks or [])),
     }
-    return publish(warehouse, page, inputs, extra)
+    return publish(warehouse, page, inputs, extra, counts)
 
 
 #: Every dashboard asset (definitions.py lists these).

@@ -15,6 +15,8 @@ from mars_assets.resources import Warehouse
     "coloured by sol, beside its distance per sol.",
 )
 def traverse_dashboard(warehouse: Warehouse) -> dg.MaterializeResult:
+    """Waypoints and traverse legs (one row per localization / drive leg: thousands over a whole
+    mission) and gold sol_activity are read whole; the page thins them (dashboards.traverse)."""
     inputs = {
         "silver.waypoints": read_or_none(warehouse, "silver", "waypoints"),
         "silver.traverse": read_or_none(warehouse, "silver", "traverse"),

@@ -13,7 +13,11 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
 from mars_assets.lib.dbt import CATALOG_POOL, GoldTranslator, dbt_project, ensure_manifest, process_env
+from mars_assets.lib.silver import storage_schema
 from mars_assets.resources import Warehouse
+
+#: The silver tables the gold models read (dbt/models/gold/_sources.yml).
+SOURCE_TABLES = ("photos", "rovers", "cameras", "manifest_sols", "waypoints", "traverse", "images", "image_stats")
 
 
 def run_dbt_build(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse):
@@ -24,6 +28,11 @@ def run_dbt_build(context: dg.AssetExecutionContext, dbt: DbtCliResource, wareho
     """
     for key in context.selected_asset_keys:
         warehouse.ensure_dir(f"gold/{key.path[-1]}")  # DuckDB's COPY does not create folders
+    for table in SOURCE_TABLES:  # a source never materialized (e.g. `run --no-images`) reads as empty
+        if not warehouse.has_table("silver", table):
+            context.log.info(f"silver.{table} has not been written yet: gold reads it as an empty table")
+            empty = storage_schema(table).empty_table()
+            warehouse.write_silver_table(table, empty, None, {"dagster_run_id": context.run.run_id, "empty": "true"})
     Path(warehouse.catalog_path()).parent.mkdir(parents=True, exist_ok=True)
     dbt_vars = json.dumps({"warehouse_root": warehouse.root_path(), "catalog_path": warehouse.catalog_path()})
     with process_env(warehouse.dbt_env()):

@@ -5,7 +5,7 @@ import dagster as dg
 
 from mars_assets.lib.image_batches import TABLES, ImageBatcher, PartitionCommits, TimedSubmit, stats_problems
 from mars_assets.lib.silver import table_metadata
-from mars_assets.partitions import rover_sol_of_key, rover_sol_partitions
+from mars_assets.partitions import ingest_backfill_policy, rover_sol_of_key, rover_sol_partitions
 from mars_assets.resources import Warehouse
 from mars_assets.resources.compute import ImageStatsCompute
 
@@ -36,7 +36,7 @@ def _spec(table: str, description: str) -> dg.AssetSpec:
     partitions_def=rover_sol_partitions,
     group_name="silver",
     can_subset=False,
-    backfill_policy=dg.BackfillPolicy.single_run(),
+    backfill_policy=ingest_backfill_policy(),
     check_specs=[
         dg.AssetCheckSpec(
             "statistics_in_range",
@@ -48,7 +48,7 @@ def _spec(table: str, description: str) -> dg.AssetSpec:
 )
 def silver_images(context: dg.AssetExecutionContext, warehouse: Warehouse, image_stats_compute: ImageStatsCompute):
     """Images, statistics and quarantine of every rover × sol of the run (one run can hold many
-    partitions: a backfill runs as a single run). Finished partitions are committed together,
+    partitions: a backfill runs MARS_BATCH_SOLS partitions a run). Finished partitions are committed together,
     one Delta commit per table for up to COMMIT_PARTITIONS partitions or COMMIT_IMAGES images.
     Statistics are computed on the worker processes of ``image_stats_compute``."""
     commits = PartitionCommits(context, warehouse)
