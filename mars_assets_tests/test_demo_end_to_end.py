@@ -32,6 +32,8 @@ def test_demo_loads_4800_photos_over_six_rover_sols(full_demo):
     assert q(wh, "select count(*), count(distinct photo_id) from silver.photos") == [(4800, 4800)]
     assert q(wh, "select count(*) from gold.sol_activity where photos > 0") == [(6,)]
     assert "silver.photos" in out and "4800" in out
+    # every camera any recorded rover object lists (their forms differ between recordings)
+    assert q(wh, "select count(*) from silver.cameras") == [(36,)]
 
 
 def test_each_recorded_sol_matches_the_manifest_where_it_covers_it(full_demo):

@@ -85,3 +85,16 @@ def test_manifest_sols_are_sorted_and_typed(snapshot_root):
 def test_response_without_photos_key_is_a_shape_error():
     with pytest.raises(values.ResponseShapeError):
         photos_api.photos_of({"errors": "Invalid Rover Name"})
+
+
+def test_first_photo_decodes_only_the_first_photo_object_of_a_page():
+    import json as _json
+
+    from mars_assets.demo import bundled_snapshot
+    from mars_assets.lib.silver import first_photo
+
+    raw = (bundled_snapshot() / "api/photos/curiosity_sol1000.json").read_bytes()
+    assert first_photo(raw) == _json.loads(raw)["photos"][0]
+    assert first_photo(b'{"photos": []}') is None
+    assert first_photo(b'{"images": [{"imageid": "x"}]}') is None  # a JPL feed page
+    assert first_photo(b' {"latest_photos": [{"id": 1}]}') == {"id": 1}

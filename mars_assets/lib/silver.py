@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+import re
 from typing import Any
 
 import dagster as dg
@@ -139,12 +140,31 @@ def write_layer(context: dg.AssetExecutionContext, warehouse: Warehouse, table: 
     return write_silver(context, warehouse, table, rows, rejected_features=len(rejects))
 
 
+#: The opening of a v1 photos page, up to its first photo object.
+_PHOTOS_OPENING = re.compile(r'\s*\{\s*"photos"\s*:\s*\[\s*')
+
+
+def first_photo(raw: bytes) -> Any:
+    """The first photo object of a v1 photos page, decoding only that object (a whole mission's
+    pages are ~1 GB of JSON); a page of another shape is decoded whole. None without photos.
+    Raises ValueError for a body that is not JSON."""
+    text = raw.decode("utf-8", errors="replace")
+    if m := _PHOTOS_OPENING.match(text):
+        if text[m.end() : m.end() + 1] == "]":
+            return None
+        return json.JSONDecoder().raw_decode(text, m.end())[0]
+    body = json.loads(text)
+    if not isinstance(body, dict) or not {"photos", "latest_photos"} & body.keys():
+        return None  # a JPL feed page: it carries no rover object
+    photos = photos_of(body)
+    return photos[0] if photos else None
+
+
 def rover_records(warehouse: Warehouse) -> list[tuple[dict, str]]:
     """Every rover object seen in bronze (listing, manifests, photo pages) with where it came from.
 
-    Of the photo pages, only each rover's newest sol is read (its first page): the rover object
-    every v1 photo embeds is the same within a response, and the newest sol's is the newest, so a
-    whole mission's bronze is not parsed again (thousands of sols) to find it.
+    Of each sol's first photo page only its first photo is decoded (:func:`first_photo`): the
+    rover object every v1 photo embeds is the same within a response.
     """
     found = []
     for _n, body in bronze_bodies(warehouse, "bronze/rovers"):
@@ -152,19 +172,9 @@ def rover_records(warehouse: Warehouse) -> list[tuple[dict, str]]:
     for rover in ROVERS:
         for _n, body in bronze_bodies(warehouse, f"bronze/manifests/rover={rover}"):
             found.append((parse_manifest(body)[0], "manifest"))
-    newest: dict[str, tuple[int, str]] = {}
     for path in warehouse.list_objects("bronze/photos"):
-        rover_part, sol_part, name = (path.split("/") + ["", "", ""])[:3]
-        if name != "page-0001.json" or not sol_part.startswith("sol=") or not sol_part[4:].isdigit():
-            continue
-        sol = int(sol_part[4:])
-        if sol >= newest.get(rover_part, (-1, ""))[0]:
-            newest[rover_part] = (sol, path)
-    for _sol, path in newest.values():
-        body = json.loads(warehouse.read_object(f"bronze/photos/{path}"))
-        if not isinstance(body, dict) or "photos" not in body:
-            continue  # a JPL feed page: it carries no rover object
-        photos = photos_of(body)
-        if photos and photos[0].get("rover"):
-            found.append((parse_rover(photos[0]["rover"]), "photos"))
+        if path.endswith("page-0001.json"):
+            photo = first_photo(warehouse.read_object(f"bronze/photos/{path}"))
+            if isinstance(photo, dict) and photo.get("rover"):
+                found.append((parse_rover(photo["rover"]), "photos"))
     return found
