@@ -152,6 +152,10 @@ def make_session(
     return session
 
 
+#: ApiResponse's body not decoded yet.
+_UNDECODED = object()
+
+
 @dataclass
 class ApiResponse:
     """One HTTP response kept verbatim for bronze. ``url`` is redacted."""
@@ -161,6 +165,7 @@ class ApiResponse:
     body: bytes
     headers: dict[str, str]
     fetched_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+    _decoded: Any = field(default=_UNDECODED, init=False, repr=False, compare=False)
 
     def sidecar(self) -> dict[str, Any]:
         """Provenance stored beside the body in bronze (no key, ever)."""
@@ -175,9 +180,13 @@ class ApiResponse:
         }
 
     def json(self) -> Any:
-        """The decoded body; ApiError (with status and redacted URL) when it is not JSON."""
+        """The decoded body (decoded once: the page checks and the parse share it; do not modify
+        it); ApiError (with status and redacted URL) when it is not JSON."""
+        if self._decoded is not _UNDECODED:
+            return self._decoded
         try:
-            return json.loads(self.body)
+            self._decoded = json.loads(self.body)
+            return self._decoded
         except ValueError:
             kind = self.headers.get("Content-Type") or self.headers.get("content-type") or "no Content-Type"
             raise self.unusable(f"not JSON ({kind}, {len(self.body)} bytes): {self.body[:60]!r}") from None

@@ -6,7 +6,6 @@ alone). Selected without ``bronze/photos`` the step re-parses the bronze bodies 
 fetching (a parser fix needs no new request).
 """
 
-import json
 import time
 from collections.abc import Iterator
 
@@ -40,7 +39,7 @@ def _stored(warehouse: Warehouse, source: str, rover: str, sol: int, pages: list
     for i, resp in enumerate(pages, start=1):
         objects.update(response_objects(f"page-{i:04d}", resp, source=source))
     warehouse.write_objects(_prefix(rover, sol), objects)
-    bodies = [(f"page-{i:04d}.json", json.loads(resp.body)) for i, resp in enumerate(pages, start=1)]
+    bodies = [(f"page-{i:04d}.json", resp.json()) for i, resp in enumerate(pages, start=1)]
     part = sol_photos(rover, sol, source, bodies)
     part.pages = len(pages)
     part.rate_limit_remaining = pages[-1].headers.get("X-RateLimit-Remaining", "") if pages else ""
