@@ -1,6 +1,7 @@
-"""A 300-sol mission through `mars-assets demo`'s path (ranged runs of MARS_BATCH_SOLS partitions), on
-loopback: row counts per sol, gold.photo_gaps VALID for every sol, the number of runs, and one sol
-served broken failing alone until the gap sensor requests it again (slow: ~2 min).
+"""A 300-sol mission through `mars-assets run --no-images`'s path (ranged runs of MARS_BATCH_SOLS
+partitions of ``photos_job``, the path a UI backfill of the photo assets takes), on loopback: row
+counts per sol, gold.photo_gaps VALID for every sol, the number of runs, and one sol served broken
+failing alone until the gap sensor requests it again (slow: ~1 min).
 
 The mission is synthetic (mars_assets.demo.synthetic: recorded NASA v1 photos given new ids and sols).
 """
@@ -12,7 +13,7 @@ import io
 import dagster as dg
 import pytest
 
-from mars_assets.cli import run_demo
+from mars_assets.cli import run_sols
 from mars_assets.definitions import build_definitions
 from mars_assets.defs.automation import sensors
 from mars_assets.demo import ReplayServer, Snapshot
@@ -38,21 +39,29 @@ def catalog(wh, sql: str):
 
 
 def ingest_runs(instance: dg.DagsterInstance) -> list[dg.DagsterRun]:
-    return [r for r in instance.get_runs() if r.job_name == "rover_sol_job"]
+    return [r for r in instance.get_runs() if r.job_name == "photos_job"]
 
 
 @pytest.fixture(scope="module")
 def mission(tmp_path_factory):
-    """The demo on a 300-sol synthetic Curiosity mission whose sol 150 is served broken."""
+    """`mars-assets run --rover curiosity --sols 0-299 --no-images` on a 300-sol synthetic
+    Curiosity mission served on loopback, whose sol 150 is served broken."""
     tmp = tmp_path_factory.mktemp("mission")
     archive = tmp / "archive"
     info = write_mission(archive, sols=SOLS, photos_per_sol=3, broken_sols=[BROKEN])
     wh, home = tmp / "wh", tmp / "home"
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("MARS_BATCH_SOLS", str(BATCH))
-        env.setenv("MARS_MAX_IMAGE_DOWNLOADS", "0")
+    with pytest.MonkeyPatch.context() as env, ReplayServer(Snapshot.open(archive)) as server:
+        for name, value in {
+            "MARS_BATCH_SOLS": str(BATCH),
+            "MARS_MAX_IMAGE_DOWNLOADS": "0",
+            "MARS_SOURCES": "curiosity=photos_api_v1",
+            "MARS_PHOTOS_API_URL": server.photos_api_url,
+            "MARS_MMGIS_URL": server.mmgis_url,
+            "MARS_LANDING": str(wh / "landing"),
+        }.items():
+            env.setenv(name, value)
         out = io.StringIO()
-        code = run_demo(archive, str(wh), wh / "landing", str(home), out=out)
+        code = run_sols(["curiosity"], list(range(SOLS)), str(wh), str(home), out=out, images=False)
     return {"archive": archive, "info": info, "wh": wh, "home": home, "code": code, "out": out.getvalue()}
 
 
@@ -90,7 +99,7 @@ def test_the_broken_sol_fails_alone_and_the_gap_sensor_heals_it(mission):
             settings = Settings(warehouse=str(wh), landing=str(wh / "landing"), max_image_downloads=0)
             defs = build_definitions(settings.replaying(server))
             for request in result.run_requests:
-                run = defs.resolve_job_def("rover_sol_job").execute_in_process(instance=instance, tags=request.tags)
+                run = defs.resolve_job_def("photos_job").execute_in_process(instance=instance, tags=request.tags)
                 assert run.success
             assert defs.resolve_job_def("warehouse_job").execute_in_process(instance=instance).success
         status = instance.get_status_by_partition(PHOTOS, keys, rover_sol_partitions)
