@@ -101,6 +101,7 @@ class ReplayServer:
         self._sol_answers = v1_routes.SolAnswers()
         self.requests: list[str] = []  # request paths with query, as received (tests read them)
         self.log: list[LoggedRequest] = []
+        self._in_flight = 0  # requests admitted and not yet logged (answered or reset)
         self._faults: deque[Fault] = deque()
         self._served: deque[float] = deque()  # times of answered requests within rate_window
         self._previous: Answer | None = None
@@ -209,6 +210,18 @@ class ReplayServer:
         with self._lock:
             return len(self._faults)
 
+    def wait_answered(self, timeout: float = 10.0) -> bool:
+        """Wait until every request received is in ``log`` (answered or reset): a delayed answer is
+        logged when it is sent, after its client may have given up and moved on. True when so."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._lock:
+                if not self._in_flight:
+                    return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.02)
+
     def _take_fault(self, path: str) -> Fault | None:
         for i, fault in enumerate(self._faults):
             if fault.match is None or fault.match in path:
@@ -233,6 +246,7 @@ class ReplayServer:
         with self._lock:
             now = time.monotonic()
             self.requests.append(path)
+            self._in_flight += 1
             fault = self._take_fault(path)
             wait = None if fault else self._over_limit(now)
             if not fault and wait is None and self.rate_window is not None:
@@ -267,6 +281,7 @@ class ReplayServer:
     def _record(self, at: float, path: str, status: int) -> None:
         with self._lock:
             self.log.append(LoggedRequest(at, path, status))
+            self._in_flight -= 1
 
     # -- routing -----------------------------------------------------------------------
     def _route(self, path: str, query: Query) -> Answer:
