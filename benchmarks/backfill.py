@@ -42,13 +42,14 @@ import json
 import os
 import platform
 import resource
-import socket
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 
 import dagster as dg
+
+from mars_assets.demo.loopback import free_port
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 SNAPSHOT = Path(__file__).resolve().parents[1] / "mars_assets" / "snapshot" / "images" / "mars-raw-utils"
@@ -126,9 +127,7 @@ def postgres_server(base: Path):
     base.mkdir(parents=True, exist_ok=True)
     base.parent.chmod(0o711)  # the temporary folder: the postgres user must reach base
     base.chmod(0o777)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
 
     def run(cmd: list[str]) -> None:
         res = subprocess.run(cmd, capture_output=True, text=True)

@@ -49,6 +49,7 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
+from mars_assets.demo.loopback import free_port
 from mars_assets.lib.silver import storage_schema
 from mars_assets.resources import Warehouse, delta_tables
 from mars_assets.resources.s3 import s3_filesystem, sql_string
@@ -256,9 +257,7 @@ def moto_s3():
 
     os.environ.update(AWS_ACCESS_KEY_ID="bench-key-id", AWS_SECRET_ACCESS_KEY="bench-secret", AWS_REGION="us-east-1")
     os.environ.pop("AWS_SESSION_TOKEN", None)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     cmd = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
     server = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

@@ -12,7 +12,7 @@
 into the landing zone, and materializes every asset through the real HTTP client into a
 persistent Dagster instance (``$DAGSTER_HOME``, default ``./.dagster_home``), so ``ui``
 afterwards shows each run, materialization, partition and check. ``run`` ingests sols
-from the configured live sources (JPL feeds by default for Perseverance and Curiosity).
+from the configured live sources (JPL feeds by default for Perseverance, Ingenuity and Curiosity).
 """
 
 from __future__ import annotations
@@ -268,8 +268,11 @@ def main(argv: list[str] | None = None) -> int:
     serve = sub.add_parser("serve-archive", help="replay a snapshot as the NASA APIs on loopback")
     ui = sub.add_parser("ui", help="the Dagster UI on 127.0.0.1 over the demo's instance")
     live = sub.add_parser("run", help="ingest sols of a rover from the configured (live) sources")
-    live.add_argument(
-        "--rover", action="append", required=True, choices=["curiosity", "opportunity", "perseverance", "spirit"]
+    live.add_argument(  # the choices are partitions.ROVERS, not imported here: that loads Dagster
+        "--rover",
+        action="append",
+        required=True,
+        choices=["curiosity", "ingenuity", "opportunity", "perseverance", "spirit"],
     )
     live.add_argument("--sols", required=True, help="sols, e.g. 1200-1202 or 5,7,9")
     live.add_argument("--warehouse", default=None, help="warehouse root (default $MARS_WAREHOUSE or ./warehouse)")

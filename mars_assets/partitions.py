@@ -12,8 +12,10 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import dagster as dg
 
-#: Rover names as the Mars Rover Photos API v1 spells them in routes (case-insensitive there).
-ROVERS: tuple[str, ...] = ("curiosity", "opportunity", "perseverance", "spirit")
+#: Vehicles, lower case, sorted: the rovers as the Mars Rover Photos API v1 spells them in routes,
+#: and ``ingenuity`` (the Mars Helicopter: its frames come from the Mars 2020 feed; its sols are
+#: Perseverance's mission sols). The v1 API never served Ingenuity.
+ROVERS: tuple[str, ...] = ("curiosity", "ingenuity", "opportunity", "perseverance", "spirit")
 
 SOL_PARTITIONS_NAME = "sol"
 

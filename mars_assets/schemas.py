@@ -9,6 +9,8 @@ SCLK = spacecraft clock seconds; RMC = rover motion counter ``site_drive``; time
 lon/lat in degrees, distances and elevations in metres, sizes in bytes, dimensions in pixels.
 
 Column names, types and order are those of the Parquet files; changing one changes the files.
+The ``photos`` table (:data:`PHOTOS_SCHEMA`, :data:`PHOTO_ROW_KEYS`) and the field helpers are
+defined in :mod:`mars_assets.schema_photos` and re-exported here: import them from this module.
 """
 
 from __future__ import annotations
@@ -21,6 +23,14 @@ from typing import Any
 import pyarrow as pa
 
 from mars_assets.imaging import IMAGE_STATS_SCHEMA
+from mars_assets.schema_photos import (
+    DESCRIPTION,
+    PHOTO_ROW_KEYS,
+    PHOTOS_SCHEMA,
+    TS,
+)
+from mars_assets.schema_photos import described as _f
+from mars_assets.schema_photos import rover_field as _rover
 
 __all__ = [
     "CAMERAS_SCHEMA",
@@ -46,94 +56,6 @@ __all__ = [
     "encode_image_index",
 ]
 
-#: Timestamps: microseconds, UTC.
-TS = pa.timestamp("us", tz="UTC")
-
-DESCRIPTION = b"description"
-
-
-def _f(name: str, type_: pa.DataType, description: str) -> pa.Field:
-    """A nullable field with its description in the field metadata."""
-    return pa.field(name, type_, metadata={DESCRIPTION: description.encode()})
-
-
-def _rover(where: str = "") -> pa.Field:
-    names = "curiosity, opportunity, perseverance, spirit"
-    return _f("rover", pa.string(), f"Rover name, lower case ({names}){where}.")
-
-
-# -- photos -------------------------------------------------------------------------------
-#: One schema for every source; the columns after ingested_at come from the JPL feeds (null for v1).
-PHOTOS_SCHEMA = pa.schema(
-    [
-        _f(
-            "photo_id",
-            pa.int64(),
-            "Photo id: v1 `id`; JPL MSL `id`; Mars 2020: first 8 bytes of SHA-256 of `imageid` as a signed int64.",
-        ),
-        _rover(),
-        _f("sol", pa.int64(), "Sol of the photo (Mars solar day since landing, 0..100000): v1 / JPL feed `sol`."),
-        _f(
-            "earth_date",
-            pa.date32(),
-            "Earth date of the sol (UTC date): v1 `earth_date`; JPL: landing + floor(sol × 88775.244 / 86400) days.",
-        ),
-        _f(
-            "camera",
-            pa.string(),
-            "Camera, v1 spelling (MAST, NAVCAM_LEFT): v1 `camera.name`; JPL instrument mapped to v1, else kept as is.",
-        ),
-        _f("camera_id", pa.int32(), "Photos API v1 `camera.id`; null for the JPL feeds."),
-        _f(
-            "camera_full_name",
-            pa.string(),
-            "Camera full name: v1 `camera.full_name` or the v1 name of the JPL instrument; null when unknown.",
-        ),
-        _f(
-            "img_src",
-            pa.string(),
-            "URL: Photos API v1 `img_src`, http upgraded to https; Mars 2020 `image_files.large`; MSL `https_url`.",
-        ),
-        _f(
-            "product_id",
-            pa.string(),
-            "JPL product id: the img_src file name without extension (v1), the feed `imageid` (JPL).",
-        ),
-        _f("source", pa.string(), "Source of the row: photos_api_v1, jpl_mars2020 or jpl_msl."),
-        _f("ingested_at", TS, "When silver typed the row (UTC)."),
-        _f(
-            "sample_type",
-            pa.string(),
-            "JPL sample type (Mars 2020 `sample_type`, MSL `extended.sample_type`; only full frames); null for v1.",
-        ),
-        _f(
-            "date_taken_utc",
-            TS,
-            "Acquisition time (UTC): JPL raw-image feed `date_taken_utc` (Mars 2020), `date_taken` (MSL); null for v1.",
-        ),
-        _f(
-            "date_taken_mars",
-            pa.string(),
-            "Local mean solar time taken (Sol-00100M15:26:09.623): Mars 2020 `date_taken_mars`, MSL `extended.lmst`.",
-        ),
-        _f("site", pa.int64(), "Rover site index at acquisition: JPL feed `site`; null for v1."),
-        _f("drive", pa.int64(), "Drive index within the site at acquisition: JPL feed `drive`; null for v1."),
-        _f("width", pa.int32(), "Image width, pixels: JPL `extended.dimension` (w,h); null when absent and for v1."),
-        _f("height", pa.int32(), "Image height, pixels: JPL `extended.dimension` (w,h); null when absent and for v1."),
-        _f("img_src_small", pa.string(), "Mars 2020 `image_files.small` (320 px), https; null for other sources."),
-        _f("img_src_medium", pa.string(), "Mars 2020 `image_files.medium` (800 px), https; null for other sources."),
-        _f("img_src_full_res", pa.string(), "Mars 2020 `image_files.full_res` (PNG), https; null for other sources."),
-        _f(
-            "camera_known",
-            pa.bool_(),
-            "True for a v1 API camera (v1: listed by the long rover form, null with the short); false: unknown.",
-        ),
-    ]
-)
-
-#: Keys of a normalised photo row, in column order (what every photo parser returns).
-PHOTO_ROW_KEYS: tuple[str, ...] = tuple(PHOTOS_SCHEMA.names)
-
 # -- quarantine (photo_quarantine and image_quarantine) ----------------------------------
 QUARANTINE_SCHEMA = pa.schema(
     [
@@ -143,7 +65,7 @@ QUARANTINE_SCHEMA = pa.schema(
         _f(
             "source",
             pa.string(),
-            "Origin: bronze page name (v1), jpl_mars2020 / jpl_msl, or landing / download (images).",
+            "Origin: bronze page name (v1), jpl_mars2020 / jpl_ingenuity / jpl_msl, or landing / download (images).",
         ),
         _f(
             "reason",
@@ -159,7 +81,11 @@ QUARANTINE_SCHEMA = pa.schema(
 ROVERS_SCHEMA = pa.schema(
     [
         _rover(),
-        _f("rover_id", pa.int32(), "Photos API v1 rover `id` (5 Curiosity, 6 Opportunity, 7 Spirit, 8 Perseverance)."),
+        _f(
+            "rover_id",
+            pa.int32(),
+            "Photos API v1 rover `id` (5 Curiosity, 6 Opportunity, 7 Spirit, 8 Perseverance); null for Ingenuity.",
+        ),
         _f("rover_name", pa.string(), "Rover name as NASA spells it (v1 rover `name`)."),
         _f("landing_date", pa.date32(), "Landing date (UTC date; sol 0): v1 `landing_date` or the mission reference."),
         _f("launch_date", pa.date32(), "Launch date (UTC date): v1 `launch_date` or the mission reference."),
@@ -208,24 +134,33 @@ WAYPOINTS_SCHEMA = pa.schema(
         _f("yaw_deg", pa.float64(), "Rover yaw (heading), degrees: MMGIS waypoint layer `yaw`."),
         _f("tilt_deg", pa.float64(), "Rover tilt, degrees: MMGIS waypoint layer `tilt`."),
         _f("dist_m", pa.float64(), "Length of the drive that ended here, metres: MMGIS waypoint layer `dist_m`."),
-        _f("dist_total_m", pa.float64(), "Odometry since landing, metres: MMGIS waypoint layer `dist_total_m`."),
+        _f("dist_total_m", pa.float64(), "Odometry since landing, m: MMGIS `dist_total_m`, else `dist_total`."),
+        _f("flag", pa.string(), "Localization flag, lower case: M20 `final` (y, m) or MSL `drive_type` (final)."),
+        _f("mid_drive", pa.bool_(), "Mid-drive localization (flag m; dist_m 0 or the drive up to it); null: no flag."),
     ]
 )
 TRAVERSE_SCHEMA = pa.schema(
     [
         _rover(),
-        _f("sol", pa.int64(), "Sol of the drive leg (Mars solar day since landing): MMGIS traverse layer `sol`."),
-        _f("from_rmc", pa.string(), "RMC (site_drive) where the leg starts: MMGIS traverse layer `fromRMC`."),
-        _f("to_rmc", pa.string(), "RMC (site_drive) where the leg ends: MMGIS traverse layer `toRMC`."),
-        _f("length_m", pa.float64(), "Leg length, metres: MMGIS traverse layer `length`; null when absent."),
-        _f("n_points", pa.int32(), "Vertices of the leg's LineString."),
+        _f("sol", pa.int64(), "Sol the leg ends on: traverse `sol`, else its end waypoint's; null: see reason."),
+        _f("sol_source", pa.string(), "Where sol came from: layer (traverse `sol`) or waypoint_match; null if none."),
+        _f("from_sol", pa.int64(), "Sol of the waypoint the leg starts at (a leg may span sols); null if unknown."),
+        _f("from_rmc", pa.string(), "RMC (site_drive) the leg starts at: traverse `fromRMC`, else the waypoint's."),
+        _f("to_rmc", pa.string(), "RMC (site_drive) the leg ends at: traverse `toRMC`, else the waypoint's."),
+        _f("feature_index", pa.int64(), "Position of the leg's feature in the traverse layer (0-based)."),
+        _f("part", pa.int32(), "Drive within the feature (0-based): a feature over several drive ends is cut there."),
+        _f("length_m", pa.float64(), "Metres: traverse `length`/`Length` (a cut feature: its share); null if none."),
+        _f("distance_m", pa.float64(), "Metres counted for the sol: length_m less the leg it extends; null if reason."),
+        _f("match_m", pa.float64(), "Largest distance from the leg's end points to their waypoints, metres."),
+        _f("reason", pa.string(), "Why the leg is not counted (no waypoint matched, a duplicate); null when counted."),
+        _f("sclk_start", pa.float64(), "Leg start, SCLK (spacecraft clock seconds): MMGIS `SCLK_START`."),
+        _f("sclk_end", pa.float64(), "Leg end, SCLK (spacecraft clock seconds): MMGIS `SCLK_END`."),
+        _f("n_points", pa.int32(), "Vertices of the leg's line."),
         _f("start_lon", pa.float64(), "Longitude of the first vertex, degrees."),
         _f("start_lat", pa.float64(), "Latitude of the first vertex, degrees."),
         _f("end_lon", pa.float64(), "Longitude of the last vertex, degrees."),
         _f("end_lat", pa.float64(), "Latitude of the last vertex, degrees."),
-        _f("sclk_start", pa.float64(), "Leg start, SCLK (spacecraft clock seconds): MMGIS `SCLK_START`."),
-        _f("sclk_end", pa.float64(), "Leg end, SCLK (spacecraft clock seconds): MMGIS `SCLK_END`."),
-        _f("geometry", pa.string(), "The leg as 2-D WKT LINESTRING (lon lat, ...) in degrees; elevations dropped."),
+        _f("geometry", pa.string(), "2-D WKT LINESTRING (lon lat, ...), degrees; MULTILINESTRING if parts split."),
     ]
 )
 
@@ -237,7 +172,17 @@ LANDING_FILES_SCHEMA = pa.schema(
         _f("modified_at", TS, "File modification time (UTC)."),
         _f("product_id", pa.string(), "Product id: the file name without directory and extension."),
         _f("rover", pa.string(), "Rover the product id names (lower case); null for an unknown form."),
-        _f("sol", pa.int64(), "Sol (Mars solar day since landing) the product id names; null when it has none."),
+        _f(
+            "sol",
+            pa.int64(),
+            "Sol (Mars solar day since landing) the product id names or its clock gives; null when neither.",
+        ),
+        _f(
+            "sol_source",
+            pa.string(),
+            "How the sol was found: name (the id carries the sol), clock (derived from the id's spacecraft "
+            "clock, mars_assets.sources.mars_time); null when there is no sol.",
+        ),
         _f("camera", pa.string(), "Camera the product id names, v1 spelling; null for an unknown form."),
         _f("status", pa.string(), "routed (rover and sol known: goes to bronze images) or quarantined."),
         _f("reason", pa.string(), "Why the file is quarantined (the product id parser's reason); null when routed."),

@@ -14,8 +14,8 @@
 | AWS_REGION (or AWS_DEFAULT_REGION) | us-east-1 | S3 region |
 | MARS_S3_URL_STYLE | path with an endpoint, else vhost | S3 addressing style |
 | AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN | AWS default chain | S3 credentials (dg.EnvVar) |
-| MARS_SOURCES | JPL feeds for Perseverance/Curiosity, photos_api_v1 for Spirit/Opportunity | source per rover |
-| MARS_JPL_MARS2020_URL, MARS_JPL_MSL_URL | the JPL feed URLs | JPL raw-image feeds |
+| MARS_SOURCES | JPL feeds for Perseverance/Ingenuity/Curiosity, photos_api_v1 for Spirit/Opportunity | source each |
+| MARS_JPL_MARS2020_URL, MARS_JPL_MSL_URL | the JPL feed URLs (Ingenuity: the Mars 2020 one) | JPL raw-image feeds |
 | MARS_PHOTOS_API_PAGE_SIZE | 0 (whole sol, one request) | v1 photos a page (a mirror that pages: its largest) |
 | MARS_SOURCE_CONCURRENCY | 4 each (v1 with DEMO_KEY: 1) | sols in flight per source: jpl_mars2020=4,jpl_msl=4 |
 | MARS_SOURCE_RATE | v1 1000/h (DEMO_KEY 30/h+50/d), JPL none | requests per source, all processes: jpl_msl=3600/h |
@@ -30,6 +30,10 @@
 | MARS_INGEST_CRON, MARS_GOLD_CRON | 0 6 * * *, 23 14 * * 0 | the daily ingest and weekly gold schedules |
 | MARS_MAINTENANCE_CRON | 0 4 * * 6 | the weekly silver maintenance (compact, vacuum after 168 h, log cleanup) |
 | MARS_BATCH_SOLS | 100 | rover × sol partitions per ingest run (the backfill policy of every ingest asset) |
+| MARS_EXECUTOR | default | `default` (steps on the run's machine) or `celery` (mars_assets.executors) |
+| MARS_CELERY_BROKER | (none; `celery` needs it) | Celery broker URL, redis://host:6379/0 (environment only) |
+| MARS_CELERY_BACKEND | MARS_CELERY_BROKER | Celery result backend URL (environment only) |
+| MARS_CELERY_VISIBILITY_TIMEOUT | 3600 | s before Redis gives a dead worker's task to another (> longest step) |
 """
 
 from __future__ import annotations
@@ -92,6 +96,10 @@ class Settings:
     max_runs_per_tick: int = 25
     first_tick_sols: int = 3
     recent_sols: int = 3
+    executor: str = "default"
+    #: the variable holding the Celery result backend URL (the value itself is never stored)
+    celery_backend_var: str = "MARS_CELERY_BROKER"
+    celery_visibility_timeout: float = 3600.0
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -130,6 +138,9 @@ class Settings:
             max_runs_per_tick=int(env.get("MARS_MAX_RUNS_PER_TICK", d.max_runs_per_tick)),
             first_tick_sols=int(env.get("MARS_FIRST_TICK_SOLS", d.first_tick_sols)),
             recent_sols=int(env.get("MARS_RECENT_SOLS", d.recent_sols)),
+            executor=env.get("MARS_EXECUTOR") or d.executor,
+            celery_backend_var="MARS_CELERY_BACKEND" if env.get("MARS_CELERY_BACKEND") else d.celery_backend_var,
+            celery_visibility_timeout=float(env.get("MARS_CELERY_VISIBILITY_TIMEOUT", d.celery_visibility_timeout)),
         )
 
     @staticmethod
@@ -172,17 +183,19 @@ class Settings:
 
     def replaying(self, server) -> Settings:
         """These settings pointed at a loopback ReplayServer (mars_assets.demo.server):
-        every NASA URL goes to the server and every rover reads the Photos API v1 shape the
-        recorded snapshot is in. Used by ``mars-assets demo`` and the tests."""
+        every NASA URL goes to the server and every rover the v1 API served reads the Photos
+        API v1 shape the recorded snapshot is in; Ingenuity, which v1 never served, keeps its
+        feed (the server's Mars 2020 route). Used by ``mars-assets demo`` and the tests."""
         from mars_assets.partitions import ROVERS
 
+        v1 = PhotosApiSource.name
         return replace(
             self,
             photos_api_url=server.photos_api_url,
             mmgis_url=server.mmgis_url,
             jpl_mars2020_url=server.jpl_mars2020_url,
             jpl_msl_url=server.jpl_msl_url,
-            sources=tuple((r, "photos_api_v1") for r in ROVERS),
+            sources=tuple((r, v1 if r in PhotosApiSource.rovers else LIVE_DEFAULTS[r]) for r in ROVERS),
         )
 
     @property

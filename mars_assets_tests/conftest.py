@@ -16,6 +16,7 @@ import pytest
 from filelock import FileLock
 
 from mars_assets.demo import ReplayServer, bundled_snapshot
+from mars_assets.demo.loopback import default_signals, free_port  # noqa: F401 (used by the tests)
 from mars_assets.resources.s3 import load_extensions
 
 #: Images copied into the small snapshot: two MSL browse products (sols 3 and 50), one
@@ -34,19 +35,6 @@ def open_catalog(path) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(str(path), read_only=True)
     load_extensions(con, s3=False)
     return con
-
-
-def free_port() -> int:
-    """A TCP port free on 127.0.0.1 now (for a server a test starts)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def default_signals() -> None:
-    """``preexec_fn`` of a server subprocess: default SIGINT/SIGTERM handling (pytest's are not inherited)."""
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, signal.SIG_DFL)
 
 
 def stop_process_group(proc: subprocess.Popen, grace: float) -> None:

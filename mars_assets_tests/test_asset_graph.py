@@ -45,14 +45,14 @@ def test_small_snapshot_fills_every_layer(demo_run):
     wh, _home, out = demo_run
     c = counts(wh)
     assert c["silver.photos"] == 16 + 77 + 54
-    assert c["silver.images"] == c["silver.image_stats"] == 3  # the 4th image has no sol in its name
+    assert c["silver.images"] == c["silver.image_stats"] == 4  # the 4th (NRB_…) by its spacecraft clock
     # every image_stats commit says which version of the statistics it wrote, and names its run
     commits = Warehouse(root=str(wh)).open_delta("image_stats").history()
     assert commits and all(c["mars_assets.image_stats_version"] == STATS_VERSION for c in commits)
     assert all(c["dagster_run_id"] and c["dagster_asset_key"] == "silver/image_stats" for c in commits)
     assert c["silver.landing_files"] == 4
     assert c["silver.waypoints"] == 586 + 1304
-    assert c["gold.mission_summary"] == 4
+    assert c["gold.mission_summary"] == 5  # curiosity, ingenuity, opportunity, perseverance, spirit
     assert (wh / "dashboards/mission/index.html").stat().st_size > 100_000
     assert "wall time" in out
 
@@ -82,17 +82,17 @@ def test_gold_is_built_by_dbt_with_checks_in_the_instance(demo_run):
         assert record is not None and record.event.asset_check_evaluation.passed
 
 
-def test_unknown_sol_image_is_quarantined_with_reason(demo_run):
+def test_clock_only_image_gets_its_sol_from_the_spacecraft_clock(demo_run):
+    """The landed Navcam file's name carries the clock, not the sol: routed with the clock's sol
+    (3076: the rover sat at site 87, drive 1444, the name's, from sol 3076 to 3079 in the
+    MMGIS waypoints), nothing quarantined."""
     wh, _home, _ = demo_run
     con = open_catalog(str(wh / "warehouse.duckdb"))
-    rows = con.sql("select product_id, status, reason from silver.landing_files where status <> 'routed'").fetchall()
-    assert rows == [
-        (
-            "NRB_670586006EDR_S0871444NCAM00545M_",
-            "quarantined",
-            "MSL engineering-camera product id carries the spacecraft clock, not the sol",
-        )
-    ]
+    assert con.sql("select count(*) from silver.landing_files where status <> 'routed'").fetchall() == [(0,)]
+    rows = con.sql(
+        "select rover, sol, sol_source, camera from silver.landing_files where product_id like 'NRB_670586006%'"
+    ).fetchall()
+    assert rows == [("curiosity", 3076, "clock", "NAVCAM")]
 
 
 def test_demo_records_materializations_and_checks_in_the_instance(demo_run):

@@ -18,19 +18,22 @@ from mars_assets.demo import ReplayServer, bundled_snapshot
 from mars_assets.partitions import ROVERS, rover_sol_key
 from mars_assets.resources import LandingZone, UpstreamSources, Warehouse
 from mars_assets.resources.automation import AutomationLimits
+from mars_assets.sources.photos_api import PhotosApiSource
 from mars_assets.sources.registry import LIVE_DEFAULTS
 from mars_assets_tests.conftest import make_small_archive, open_catalog
 
 
 def v1_resources(server, max_runs: int = 25) -> dict:
-    """Sensor resources with every rover on the Photos API v1 (the replayed snapshot's shape)."""
+    """Sensor resources with every rover the v1 API served on the Photos API v1 (the replayed
+    snapshot's shape); Ingenuity, which v1 never served, on its feed at the server (which holds
+    no Ingenuity frame: its latest-sol call is one request that finds none)."""
     unused = "http://127.0.0.1:9/unused"
     return {
         "sources": UpstreamSources(
-            by_rover={r: "photos_api_v1" for r in ROVERS},
+            by_rover={r: "photos_api_v1" for r in ROVERS if r in PhotosApiSource.rovers},
             photos_api_url=server.photos_api_url,
             api_key="K",
-            jpl_mars2020_url=unused,
+            jpl_mars2020_url=server.jpl_mars2020_url,
             jpl_msl_url=unused,
         ),
         "automation": AutomationLimits(max_runs_per_tick=max_runs),
@@ -57,7 +60,7 @@ def test_new_sol_sensor_adds_partitions_and_requests_changed_sols(tmp_path):
         assert len(keys(first)) == 2281  # every Curiosity manifest sol
         assert len(first.run_requests) == 23  # in ranged runs of MARS_BATCH_SOLS (100)
         assert first.dynamic_partitions_requests[0].partition_keys[:3] == ["0", "1", "2"]
-        assert len(server.requests) == 4  # one manifest call per rover
+        assert len(server.requests) == 4 + 1  # one manifest call per v1 rover, one latest call for Ingenuity
         instance.add_dynamic_partitions("sol", list(first.dynamic_partitions_requests[0].partition_keys))
 
         again = sensors.new_sol_sensor(

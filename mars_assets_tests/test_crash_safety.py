@@ -120,7 +120,8 @@ def bronze_bodies(root: Path) -> dict[str, bytes]:
 
 @pytest.fixture(scope="module")
 def baseline(tmp_path_factory):
-    """An uninterrupted demo on the small archive plus the Curiosity sol 1000 recording (7 partitions)."""
+    """An uninterrupted demo on the small archive plus the Curiosity sol 1000 recording (8 partitions:
+    the NRB landed file routes to Curiosity sol 3076 by its spacecraft clock)."""
     tmp = tmp_path_factory.mktemp("crash_baseline")
     archive = make_small_archive(tmp / "archive")
     (archive / "api/photos/curiosity_sol1000.json").write_bytes(
@@ -128,7 +129,7 @@ def baseline(tmp_path_factory):
     )
     root = tmp / "warehouse"
     out = run_demo_to_end(archive, str(root), tmp / "home", demo_env())
-    assert "materializing 7 rover × sol partitions" in out
+    assert "materializing 8 rover × sol partitions" in out
     tables = table_names(root)
     assert ("silver", "photos") in tables and ("gold", "photo_gaps") in tables
     return {
@@ -168,7 +169,7 @@ def test_killed_local_run_then_rerun_equals_an_uninterrupted_run(baseline, tmp_p
         env,
         lambda: photo_commits(str(p) for p in (root / "silver/photos/_delta_log").glob("*.json")),
     )
-    assert 2 <= killed_at < 7
+    assert 2 <= killed_at < 8
     wh = Warehouse(root=str(root))
     assert referenced_files_complete(wh, [("silver", "photos")]) >= 1  # a sol without photos commits no file
     photos = wh.read_table("silver", "photos")  # readers work on the interrupted warehouse
@@ -187,7 +188,7 @@ def test_killed_local_run_then_rerun_equals_an_uninterrupted_run(baseline, tmp_p
     assert len(hidden) <= 1 and all(IN_FLIGHT.search(h) for h in hidden), hidden
     tables = baseline["contents"]
     print(
-        f"FIGURES crash-local: killed after {killed_at} of 7 partitions; {len(tables)} tables, "
+        f"FIGURES crash-local: killed after {killed_at} of 8 partitions; {len(tables)} tables, "
         f"{sum(map(len, tables.values())):,} rows, {len(baseline['bronze'])} bronze objects equal to the "
         f"uninterrupted run; {len(hidden)} hidden leftover; rows lost 0, duplicated 0"
     )
@@ -219,7 +220,7 @@ def test_killed_s3_run_then_rerun_equals_an_uninterrupted_run(baseline, s3_env, 
 
     root, home = f"s3://{s3_env['bucket']}/{prefix}", tmp_path / "home"
     killed_at = kill_mid_run(baseline["archive"], root, home, env, photo_partitions)
-    assert 2 <= killed_at < 7
+    assert 2 <= killed_at < 8
     wh = Settings(
         warehouse=root, s3_endpoint=s3_env["MARS_S3_ENDPOINT"], s3_region="us-east-1", catalog=s3_env["MARS_CATALOG"]
     ).warehouse_resource(resolved=True)
@@ -232,7 +233,7 @@ def test_killed_s3_run_then_rerun_equals_an_uninterrupted_run(baseline, s3_env, 
     assert not hidden, hidden  # an S3 object is put whole: nothing is written under a temporary name
     tables = baseline["contents"]
     print(
-        f"FIGURES crash-s3: killed after {killed_at} of 7 partitions; {len(tables)} tables, "
+        f"FIGURES crash-s3: killed after {killed_at} of 8 partitions; {len(tables)} tables, "
         f"{sum(map(len, tables.values())):,} rows equal to the uninterrupted run; {len(hidden)} hidden leftover"
     )
 

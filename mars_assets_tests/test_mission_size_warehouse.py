@@ -70,7 +70,7 @@ def test_silver_is_mission_shaped_and_gold_builds_with_every_dbt_test_passing(mi
     for photos, (wh, rows, dbt, _) in mission.items():
         assert abs(rows["photos"] - photos) < photos * 0.02, rows
         assert rows["manifest_sols"] == SOLS and rows["image_stats"] == SOLS * IMAGES_PER_SOL - 50, rows
-        assert set(dbt["nodes"]) <= {"success", "pass"} and dbt["nodes"]["success"] == 5, dbt
+        assert set(dbt["nodes"]) <= {"success", "pass"} and dbt["nodes"]["success"] == 8, dbt
         assert dbt["nodes"].get("pass", 0) >= (30 if photos == LARGE else 0), dbt  # every data test passes
         con = wh.connect()
         try:

@@ -4,6 +4,7 @@ import json
 import pytest
 
 from mars_assets.sources import photos_api, values
+from mars_assets.sources.product_ids import parse_product_id, product_sclk, product_stem
 
 NOW = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 LONG_ROVER = {
@@ -98,3 +99,28 @@ def test_first_photo_decodes_only_the_first_photo_object_of_a_page():
     assert first_photo(b'{"photos": []}') is None
     assert first_photo(b'{"images": [{"imageid": "x"}]}') is None  # a JPL feed page
     assert first_photo(b' {"latest_photos": [{"id": 1}]}') == {"id": 1}
+
+
+def test_v1_sclk_is_the_clock_its_product_id_carries_and_null_for_sol_named_ids(snapshot_root):
+    """Every recorded v1 photo: sclk is parse_product_id's clock (Mars 2020, MSL engineering, MER
+    names), null for MSL Mastcam/MAHLI/MARDI names (they carry the sol); the JPL-only pointing null."""
+    kinds = set()
+    for path in (snapshot_root / "api" / "photos").glob("*.json"):
+        for p in json.loads(path.read_text())["photos"]:
+            row = photos_api.parse_photo(p, ingested_at=NOW)
+            clock = parse_product_id(p["img_src"]).sclk
+            assert row["sclk"] == (None if clock is None else float(clock)), row["product_id"]
+            assert row["mast_az"] is None and row["mast_el"] is None
+            kinds.add((row["rover"], row["sclk"] is not None))
+    assert {("curiosity", True), ("curiosity", False), ("opportunity", True), ("spirit", True)} <= kinds
+    assert ("perseverance", True) in kinds
+
+
+def test_the_clock_reader_agrees_with_the_full_product_id_parse_on_every_recorded_image_name(snapshot_root):
+    names = [line.split(",", 1)[0] for line in (snapshot_root / "images" / "INDEX.csv").read_text().splitlines()[1:]]
+    assert names
+    for name in names:
+        stem = product_stem(name)
+        assert product_sclk(stem) == parse_product_id(stem).sclk, stem
+    assert product_sclk("nrb_670586006edr_s0871444ncam00545m_") == 670586006  # any case, as the full parse
+    assert product_sclk("0001ML0000001000I1_DXXX") is None

@@ -3,7 +3,8 @@
 -- appears in camera_usage, and one the rover does not list carries listed_by_rover = false
 -- (silver.cameras keeps it with the flag; nothing is dropped). Rows returned = failures.
 with seen as (
-    select distinct rover, camera from {{ source('silver', 'photos') }}
+    -- cameras with full frames: camera_usage counts those only (macro is_full_frame)
+    select distinct rover, camera from {{ source('silver', 'photos') }} where {{ is_full_frame() }}
 )
 select s.rover, s.camera, cu.listed_by_rover, c.listed_by_rover as silver_flag
 from seen s

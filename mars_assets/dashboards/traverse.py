@@ -4,9 +4,12 @@ Inputs (any may be None or empty):
 
 * silver ``waypoints``: one row per MMGIS localization — ``rover``, ``sol``, ``site``,
   ``drive``, ``lon`` (degrees east), ``lat`` (degrees north, planetocentric),
-  ``elevation_m``, ``dist_m`` (drive length, metres), ``dist_total_m`` (odometry, metres).
-* silver ``traverse``: one row per MMGIS drive leg — ``rover``, ``sol``, ``length_m`` and
-  ``geometry`` (WKT ``LINESTRING (lon lat, ...)`` in degrees).
+  ``elevation_m``, ``dist_m`` (drive length, metres), ``dist_total_m`` (odometry, metres),
+  ``mid_drive`` (a mid-drive localization: drawn as an open marker).
+* silver ``traverse``: one row per MMGIS drive leg — ``rover``, ``sol`` (null when no waypoint
+  matched), ``sol_source`` (``layer`` / ``waypoint_match``), ``length_m``, ``reason`` (set on a
+  leg that does not count: drawn dashed) and ``geometry`` (WKT ``LINESTRING`` or
+  ``MULTILINESTRING`` of ``lon lat`` in degrees).
 * gold ``sol_activity``: one row per rover × sol — ``distance_m`` (metres that sol),
   ``cumulative_distance_m`` (metres) and ``distance_source`` (``traverse`` or ``waypoints``).
 
@@ -33,17 +36,28 @@ MAX_WAYPOINTS = 5_000
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
 
 
-def parse_wkt_linestring(wkt: str | None) -> list[tuple[float, float]]:
-    """``LINESTRING (lon lat, lon lat, ...)`` (also ``LINESTRING Z``) as ``[(lon, lat), ...]`` in
-    degrees; a third coordinate (elevation) is ignored. ``[]`` for None or text without vertices."""
+def parse_wkt_lines(wkt: str | None) -> list[list[tuple[float, float]]]:
+    """``LINESTRING (lon lat, ...)`` or ``MULTILINESTRING ((lon lat, ...), (...))`` (also with ``Z``)
+    as its lines ``[[(lon, lat), ...], ...]`` in degrees; a third coordinate (elevation) is
+    ignored. ``[]`` for None or text without vertices."""
     if not wkt or "(" not in wkt:
         return []
-    out = []
-    for vertex in wkt[wkt.index("(") + 1 :].split(","):
-        numbers = _NUMBER.findall(vertex)
-        if len(numbers) >= 2:
-            out.append((float(numbers[0]), float(numbers[1])))
-    return out
+    body = wkt[wkt.index("(") + 1 : wkt.rindex(")") if ")" in wkt else len(wkt)]
+    lines = []
+    for text in body.split(")") if "MULTI" in wkt[: wkt.index("(")].upper() else [body]:
+        line = []
+        for vertex in text.split(","):
+            numbers = _NUMBER.findall(vertex)
+            if len(numbers) >= 2:
+                line.append((float(numbers[0]), float(numbers[1])))
+        if line:
+            lines.append(line)
+    return lines
+
+
+def parse_wkt_linestring(wkt: str | None) -> list[tuple[float, float]]:
+    """Every vertex of a WKT line (:func:`parse_wkt_lines`) as ``[(lon, lat), ...]`` in degrees."""
+    return [v for line in parse_wkt_lines(wkt) for v in line]
 
 
 def _r(value: float | None, digits: int) -> float | None:
@@ -70,21 +84,25 @@ def _path_figure(rover: str, points: list[dict], legs: list[dict], per_sol: list
         subplot_titles=("path (longitude / latitude)", "distance driven per sol"),
     )
     colour = rover_colour(rover)
-    if legs:
+    for counted, name, dash in ((True, "traverse legs", "solid"), (False, "legs not counted (no sol)", "dash")):
         xs: list[float | None] = []
         ys: list[float | None] = []
-        for leg in sorted(legs, key=lambda r: r["sol"]):
-            pts = parse_wkt_linestring(leg.get("geometry"))
-            xs += [_r(p[0], 7) for p in pts] + [None]
-            ys += [_r(p[1], 7) for p in pts] + [None]
+        for leg in sorted(legs, key=lambda r: (r["sol"] is None, r["sol"] or 0, r.get("feature_index") or 0)):
+            if (not leg.get("reason")) != counted:
+                continue
+            for line in parse_wkt_lines(leg.get("geometry")):
+                xs += [_r(p[0], 7) for p in line] + [None]
+                ys += [_r(p[1], 7) for p in line] + [None]
+        if not xs:
+            continue
         step = max(1, math.ceil(len(xs) / MAX_LEG_POINTS))
         fig.add_scatter(
             x=xs[::step],
             y=ys[::step],
             mode="lines",
-            name="traverse legs",
+            name=name,
             connectgaps=False,
-            line=dict(color=colour, width=1.5),
+            line=dict(color=colour if counted else "#8a8f99", width=1.5, dash=dash),
             hoverinfo="skip",
             row=1,
             col=1,
@@ -110,6 +128,7 @@ def _path_figure(rover: str, points: list[dict], legs: list[dict], per_sol: list
             name="waypoints",
             marker=dict(
                 size=6,
+                symbol=["circle-open" if p.get("mid_drive") else "circle" for p in pts],
                 color=[p["sol"] for p in pts],
                 colorscale="Viridis",
                 showscale=True,
@@ -123,11 +142,12 @@ def _path_figure(rover: str, points: list[dict], legs: list[dict], per_sol: list
                     _r(p.get("elevation_m"), 1),
                     _r(p.get("dist_m") or 0, 2),
                     _r((p.get("dist_total_m") or 0) / 1000, 3),
+                    " (mid-drive)" if p.get("mid_drive") else "",
                 ]
                 for p in pts
             ],
             hovertemplate=(
-                "<b>sol %{customdata[0]}</b> site %{customdata[1]} drive %{customdata[2]}<br>"
+                "<b>sol %{customdata[0]}</b> site %{customdata[1]} drive %{customdata[2]}%{customdata[6]}<br>"
                 "%{x:.5f}° E, %{y:.5f}° N, elevation %{customdata[3]:,.1f} m<br>"
                 "drive %{customdata[4]:.1f} m, odometry %{customdata[5]:.2f} km<extra></extra>"
             ),
@@ -202,8 +222,10 @@ def _path_figure(rover: str, points: list[dict], legs: list[dict], per_sol: list
 
 
 def traverse_key_numbers(points: list[dict], legs: list[dict], activity: list[dict]) -> dict[str, object]:
-    """Headline numbers: waypoints and traverse legs, and per rover km driven and sols driven."""
+    """Headline numbers: waypoints and traverse legs (and those not counted), per rover km and sols driven."""
     out: dict[str, object] = {"waypoints": len(points), "traverse legs": len(legs)}
+    if not_counted := sum(1 for r in legs if r.get("reason")):
+        out["legs not counted"] = not_counted
     for rover in sorted({r["rover"] for r in activity if r.get("distance_m")}, key=rover_sort_key):
         sel = [r for r in activity if r["rover"] == rover]
         out[f"{rover}: distance (km)"] = round(max(r.get("cumulative_distance_m") or 0 for r in sel) / 1000, 2)
@@ -229,13 +251,23 @@ def build_traverse_dashboard(
         )
         lg = [r for r in legs if r["rover"] == rover]
         sources = sorted({r["distance_source"] for r in per_sol})
+        matched = sum(1 for r in lg if r.get("sol_source") == "waypoint_match")
+        skipped = sum(1 for r in lg if r.get("reason"))
+        how = (f" ({matched:,} given their sol by the waypoints they end at" if matched else "") + (
+            f"{'; ' if matched else ' ('}{skipped:,} not counted: no sol or a duplicate" if skipped else ""
+        )
+        how += ")" if how else ""
         sections.append(
             Section(
                 f"{rover.capitalize()}",
                 _path_figure(rover, p, lg, per_sol),
                 note=(
                     f"{len(p):,} waypoints over sols {p[0]['sol'] if p else '?'}–{p[-1]['sol'] if p else '?'}"
-                    + (f", {len(lg):,} traverse legs" if lg else " (no traverse layer: the path joins the waypoints)")
+                    + (
+                        f", {len(lg):,} traverse legs{how}"
+                        if lg
+                        else " (no traverse layer: the path joins the waypoints)"
+                    )
                     + "; "
                     f"distance per sol from {' and '.join(sources) or 'nothing'}. Axes keep equal ground scale; "
                     "drag to zoom, double-click to reset."

@@ -16,6 +16,7 @@ import dagster as dg
 from pydantic import Field, PrivateAttr, field_validator
 
 from mars_assets.sources.base import PhotoSource
+from mars_assets.sources.jpl_ingenuity import JplIngenuitySource
 from mars_assets.sources.jpl_mars2020 import JplMars2020Source
 from mars_assets.sources.jpl_msl import JplMslSource
 from mars_assets.sources.mmgis import MmgisSource
@@ -121,6 +122,7 @@ class UpstreamSources(dg.ConfigurableResource):
                 urls = {
                     PhotosApiSource.name: self.photos_api_url,
                     JplMars2020Source.name: self.jpl_mars2020_url,
+                    JplIngenuitySource.name: self.jpl_mars2020_url,  # the same feed
                     JplMslSource.name: self.jpl_msl_url,
                 }
                 kw: dict[str, Any] = {"base_url": urls[name], **self._transport(name)}

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from mars_assets.sources.drift import Drift
 from mars_assets.sources.http import ApiResponse
 
 
@@ -28,11 +29,18 @@ class ParsedPages:
     yet checked against the partition. ``rejects``: ``{"record_key", "origin", "reason",
     "raw"}`` for records that could not be typed (quarantined by silver). ``filtered``:
     records left out by design (thumbnails, duplicates across pages), counted in metadata.
+    ``notes``: why the pages were read as they were when that is not the plain reading
+    (e.g. a Mars 2020 fallback answer taken as an empty sol), one sentence each. ``drift``:
+    the fields of the pages' records that the source is not known to send, lacks or sends
+    with another JSON type (:mod:`mars_assets.sources.drift`); None for a source without a
+    field list.
     """
 
     rows: list[dict[str, Any]] = field(default_factory=list)
     rejects: list[dict[str, Any]] = field(default_factory=list)
     filtered: int = 0
+    notes: list[str] = field(default_factory=list)
+    drift: Drift | None = None
 
 
 class PhotoSource(ABC):
@@ -52,6 +60,15 @@ class PhotoSource(ABC):
     @abstractmethod
     def parse_pages(bodies: Sequence[tuple[str, Any]], *, ingested_at: dt.datetime) -> ParsedPages:
         """``(object name, decoded JSON)`` of a partition's bronze pages → :class:`ParsedPages`."""
+
+    @classmethod
+    def parse_sol(
+        cls, rover: str, sol: int, bodies: Sequence[tuple[str, Any]], *, ingested_at: dt.datetime
+    ) -> ParsedPages:
+        """The pages of partition ``rover`` × ``sol`` → :class:`ParsedPages`, for a source whose
+        reading depends on what was asked (the Mars 2020 feed answers an empty sol with another
+        sol's images). Default: :meth:`parse_pages`, which does not need to know."""
+        return cls.parse_pages(bodies, ingested_at=ingested_at)
 
     @abstractmethod
     def latest_sol(self, rover: str) -> int:

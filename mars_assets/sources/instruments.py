@@ -1,6 +1,7 @@
 """Reference data and value rules shared by the JPL raw-image adapters.
 
-Used by :mod:`mars_assets.sources.jpl_mars2020` (Perseverance) and
+Used by :mod:`mars_assets.sources.jpl_mars2020` (Perseverance),
+:mod:`mars_assets.sources.jpl_ingenuity` (Ingenuity, the same feed) and
 :mod:`mars_assets.sources.jpl_msl` (Curiosity). Facts from ``shared/docs/NASA_SOURCES.md``
 (§1 camera names and landing dates of the retired Mars Rover Photos API v1, §2 the JPL
 feeds). Everything here is pure.
@@ -15,6 +16,14 @@ from the live feeds sit in one column.
   (``NAVCAM_LEFT``, ``FRONT_HAZCAM_LEFT_A``, ``MCZ_LEFT``, ``SHERLOC_WATSON``,
   ``SUPERCAM_RMI``, ``SKYCAM``, ``EDL_*``, ``LCAM`` ...): identity mapping, with the v1
   full names.
+* Ingenuity: the Mars 2020 feed also serves the helicopter's frames (``category=mars2020,
+  ingenuity``). Every instrument named ``HELI_*`` belongs to the vehicle ``ingenuity``
+  (:func:`m2020_vehicle`), the others to ``perseverance``. Its cameras are ``HELI_NAV``
+  ("Navigation Camera") and ``HELI_RTE`` ("Color Camera"): the names and labels of the
+  feed's own camera list (the ``nav`` block of the raw-images website's answer, recorded in
+  ``mars_assets_tests/fixtures/live_captures/jpl/mars2020/other/``). The v1 API never
+  served Ingenuity, so for it "known" means "in the feed's camera list". Its sols are
+  Perseverance's mission sols (it landed with the rover on 2021-02-18, sol 0).
 * Curiosity, ``camera_names="classic"`` (the default): the seven cameras the v1 API used
   for most of the mission and that the recorded snapshot and manifests carry —
   ``NAV_*``→``NAVCAM``, ``FHAZ_*``→``FHAZ``, ``RHAZ_*``→``RHAZ``,
@@ -40,12 +49,15 @@ from collections.abc import Callable, Collection, Hashable, Iterable, Mapping, S
 from typing import Any, ClassVar, Literal
 
 from mars_assets.sources.base import ParsedPages, PhotoSource
+from mars_assets.sources.drift import Drift, check_pages
 from mars_assets.sources.http import ApiResponse, PagedSource
 from mars_assets.sources.values import ResponseShapeError, str_or_none
 
 #: Landing dates (UTC calendar day) of the rovers with JPL raw-image feeds (NASA_SOURCES §1).
 LANDING_DATES: dict[str, dt.date] = {
     "perseverance": dt.date(2021, 2, 18),
+    # landed under Perseverance's belly: its sols are Perseverance's mission sols
+    "ingenuity": dt.date(2021, 2, 18),
     "curiosity": dt.date(2012, 8, 6),
 }
 
@@ -69,10 +81,15 @@ PHOTO_ROW_KEYS: tuple[str, ...] = (
     "sample_type",
     "date_taken_utc",
     "date_taken_mars",
+    "sclk",
     "site",
     "drive",
+    "mast_az",
+    "mast_el",
     "width",
     "height",
+    "img_src_width",
+    "img_src_height",
     "img_src_small",
     "img_src_medium",
     "img_src_full_res",
@@ -103,6 +120,14 @@ M2020_CAMERAS: dict[str, tuple[str, str]] = {
     }.items()
 }
 
+#: Ingenuity: feed instrument → (camera, full name), the labels of the feed's own camera list.
+INGENUITY_CAMERAS: dict[str, tuple[str, str]] = {
+    "HELI_NAV": ("HELI_NAV", "Navigation Camera"),
+    "HELI_RTE": ("HELI_RTE", "Color Camera"),
+}
+#: Instruments whose name starts with this are Ingenuity's (:func:`m2020_vehicle`).
+INGENUITY_PREFIX = "HELI_"
+
 #: Curiosity v1 camera → full name (the v1 API's strings).
 MSL_CLASSIC_FULL_NAMES: dict[str, str] = {
     "FHAZ": "Front Hazard Avoidance Camera",
@@ -128,16 +153,51 @@ MSL_INSTRUMENT_CAMERAS: dict[str, str] = {
 
 MslCameraNames = Literal["classic", "instrument"]
 
+#: The JPL feeds' placeholder for an unknown value (``"UNK"`` in Mars 2020 ``camera.*``, ``extended.*``).
+UNKNOWN = "UNK"
+#: The source of each vehicle of the Mars 2020 feed (the ``source`` column of its rows).
+VEHICLE_SOURCES: dict[str, str] = {"perseverance": "jpl_mars2020", "ingenuity": "jpl_ingenuity"}
+
+
+def known(value: Any) -> Any:
+    """``value``, or None for the feeds' unknown placeholder ``"UNK"`` (any case, around spaces)."""
+    if isinstance(value, str) and value.strip().upper() == UNKNOWN:
+        return None
+    return value
+
+
+def m2020_vehicle(instrument: Any) -> str:
+    """The vehicle of a Mars 2020 feed instrument: ``"ingenuity"`` for ``HELI_*`` (any case),
+    else ``"perseverance"``. Raises ValueError for an empty instrument."""
+    return "ingenuity" if _instrument(instrument).upper().startswith(INGENUITY_PREFIX) else "perseverance"
+
 
 def m2020_camera(instrument: Any) -> tuple[str, str | None, bool]:
-    """Perseverance feed instrument → ``(camera, camera_full_name, camera_known)``.
+    """Mars 2020 feed instrument (Perseverance or Ingenuity) → ``(camera, camera_full_name, camera_known)``.
 
-    Matching is case-insensitive; an unknown instrument gives ``(instrument, None, False)``.
-    Raises ValueError for an empty instrument.
+    Matching is case-insensitive (:data:`M2020_CAMERAS`, then :data:`INGENUITY_CAMERAS`); an
+    unknown instrument gives ``(instrument, None, False)``. Raises ValueError for an empty
+    instrument.
     """
     name = _instrument(instrument)
-    hit = M2020_CAMERAS.get(name.upper())
+    hit = M2020_CAMERAS.get(name.upper()) or INGENUITY_CAMERAS.get(name.upper())
     return (hit[0], hit[1], True) if hit else (name, None, False)
+
+
+def served_elsewhere(vehicle: str) -> Callable[[Mapping[str, Any]], str | None]:
+    """For the parse of ``vehicle``'s Mars 2020 answers (the ``elsewhere`` of
+    :func:`parse_records`): the filter reason of an image of the other vehicle (``"ingenuity
+    frame filtered (HELI_NAV, served by jpl_ingenuity)"``); None for an image of ``vehicle``
+    or one without an instrument (its parse rejects it)."""
+
+    def reason(obj: Mapping[str, Any]) -> str | None:
+        camera = obj.get("camera")
+        instrument = str_or_none(known(camera.get("instrument"))) if isinstance(camera, Mapping) else None
+        if instrument is None or (other := m2020_vehicle(instrument)) == vehicle:
+            return None
+        return f"{other} frame filtered ({instrument}, served by {VEHICLE_SOURCES[other]})"
+
+    return reason
 
 
 def msl_camera(instrument: Any, camera_names: MslCameraNames = "classic") -> tuple[str, str | None, bool]:
@@ -184,13 +244,16 @@ def parse_records(
     duplicate_reason: str,
     sample_types: Collection[str],
     seen: set[Hashable],
+    elsewhere: Callable[[Mapping[str, Any]], str | None] | None = None,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The shared loop of the JPL feed parsers: records → ``(rows, rejects)``.
 
     A record whose sample type (``sample_type_of``) is not in ``sample_types`` (lower case)
-    is a ``filtered`` reject; ``parse`` raising KeyError/TypeError/ValueError gives a
-    malformed reject (``"<Error>: <message>"``); a row whose ``dedupe_key`` is already in
-    ``seen`` is a ``filtered`` reject with ``duplicate_reason``. Rejects:
+    is a ``filtered`` reject; so is one for which ``elsewhere(record)`` returns a reason (a
+    record another source serves, e.g. an Ingenuity frame in a Perseverance answer);
+    ``parse`` raising KeyError/TypeError/ValueError gives a malformed reject
+    (``"<Error>: <message>"``); a row whose ``dedupe_key`` is already in ``seen`` is a
+    ``filtered`` reject with ``duplicate_reason``. Rejects:
     ``{"index", "product_id", "sample_type", "filtered", "reason"}``. ``seen`` is updated.
     """
     keep = {s.lower() for s in sample_types}
@@ -202,6 +265,8 @@ def parse_records(
         row, reason, filtered = None, None, True
         if is_obj and (st or "").lower() not in keep:
             reason = f"{st.lower()} filtered" if st else "sample_type missing: filtered"
+        elif is_obj and elsewhere is not None and (away := elsewhere(rec)):
+            reason = away
         else:
             try:
                 row = parse(rec)
@@ -254,12 +319,22 @@ class JplFeedSource(PagedSource, PhotoSource):
 
     parse_bodies: ClassVar[Callable[..., tuple[list, list]]]
     read_latest_sol: ClassVar[Callable[[Any], int]]
+    #: The record list of one body (the feed's ``images_of`` / ``items_of``), for the drift check.
+    records_in: ClassVar[Callable[[Any], list]]
 
     @classmethod
     def parse_pages(cls, bodies: Sequence[tuple[str, Any]], *, ingested_at: dt.datetime) -> ParsedPages:
-        """Feed pages → full-frame rows; thumbnails and repeats are counted, malformed records rejected."""
+        """Feed pages → full-frame rows; thumbnails and repeats are counted, malformed records
+        rejected; ``drift``: the records' fields against the feed's (:meth:`drift_of`)."""
         rows, rejects = cls.parse_bodies([body for _name, body in bodies], ingested_at=ingested_at)
-        return feed_result(rows, rejects, cls.name)
+        out = feed_result(rows, rejects, cls.name)
+        out.drift = cls.drift_of(bodies)
+        return out
+
+    @classmethod
+    def drift_of(cls, bodies: Sequence[tuple[str, Any]]) -> Drift | None:
+        """Schema drift of the records of ``(name, body)`` pages (:func:`mars_assets.sources.drift.check_pages`)."""
+        return check_pages(cls.name, (cls.records_in(body) for _name, body in bodies))
 
     @abstractmethod
     def latest(self) -> ApiResponse:

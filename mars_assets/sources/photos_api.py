@@ -20,8 +20,10 @@ from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from mars_assets.sources.base import ParsedPages, PhotoSource
+from mars_assets.sources.drift import EXPECTED, Drift, check
 from mars_assets.sources.http import ApiResponse, PagedSource, PageView, checked, record_ids
-from mars_assets.sources.product_ids import product_stem
+from mars_assets.sources.instruments import PHOTO_ROW_KEYS
+from mars_assets.sources.product_ids import product_sclk, product_stem
 from mars_assets.sources.ratelimit import is_loopback
 from mars_assets.sources.values import (
     INT32_RANGE,
@@ -42,6 +44,10 @@ DEMO_KEY = "DEMO_KEY"
 #: a registered key 1,000 requests an hour (rolling); DEMO_KEY 30 an hour and 50 a day per IP.
 KEY_RATE = "1000/h"
 DEMO_KEY_RATE = "30/h+50/d"
+#: The fields of a v1 photo object (:mod:`mars_assets.sources.drift_fields`).
+V1_FIELDS = EXPECTED[SOURCE_NAME]
+#: A photo row with every column null, in column order (:func:`parse_photo` fills a copy).
+_NULL_ROW: dict[str, Any] = dict.fromkeys(PHOTO_ROW_KEYS)
 
 
 def parse_rover(obj: Mapping[str, Any]) -> dict[str, Any]:
@@ -139,8 +145,11 @@ def parse_photo(obj: Mapping[str, Any], *, ingested_at: dt.datetime) -> dict[str
     """One photo object as a silver ``photos`` row.
 
     Keys: photo_id, rover, sol, earth_date, camera, camera_id, camera_full_name, img_src
-    (https), product_id (file name without extension), source, ingested_at, the JPL-only
-    columns (None here) and camera_known (None with the short rover form).
+    (https), product_id (file name without extension), source, ingested_at, sample_type
+    ("full"), the JPL-only columns (None here) but ``sclk`` — the spacecraft clock seconds the
+    product id carries (:func:`~mars_assets.sources.product_ids.product_sclk`: Mars 2020, MSL
+    engineering-camera and MER names; None for MSL Mastcam/MAHLI/MARDI names) — and
+    camera_known (None with the short rover form).
 
     Every value is typed for its silver column: photo_id an int64, sol in ``0..MAX_SOL``
     (a negative or non-integer sol is refused, never truncated), camera_id an int32,
@@ -170,34 +179,29 @@ def parse_photo(obj: Mapping[str, Any], *, ingested_at: dt.datetime) -> dict[str
     img_src = _img_src(obj.get("img_src"))
     listed = rover.get("cameras")
     listed = listed if isinstance(listed, list) and listed else None
-    return {
-        "photo_id": strict_int(obj.get("id"), "id"),
-        "rover": rover_name.lower() if rover_name else None,
-        "sol": strict_int(obj.get("sol"), "sol", lo=0, hi=MAX_SOL),
-        "earth_date": parse_date(obj.get("earth_date"), "earth_date"),
-        "camera": camera_name,
-        "camera_id": strict_int(camera.get("id"), "camera id", lo=INT32_RANGE[0], hi=INT32_RANGE[1], required=False),
-        "camera_full_name": optional_text(camera.get("full_name"), "camera full_name"),
-        "img_src": img_src,
-        "product_id": product_stem(img_src),
-        "source": SOURCE_NAME,
-        "ingested_at": ingested_at,
-        # columns only the JPL feeds fill
-        "sample_type": None,
-        "date_taken_utc": None,
-        "date_taken_mars": None,
-        "site": None,
-        "drive": None,
-        "width": None,
-        "height": None,
-        "img_src_small": None,
-        "img_src_medium": None,
-        "img_src_full_res": None,
-        # the long rover form lists the rover's cameras; the short form cannot tell
-        "camera_known": None
-        if listed is None
-        else any((type(c) is dict or isinstance(c, Mapping)) and c.get("name") == camera_name for c in listed),
-    }
+    # a copy of the all-null row, filled in column order: half the cost of a 30-key dict literal
+    row = _NULL_ROW.copy()
+    row["photo_id"] = strict_int(obj.get("id"), "id")
+    row["rover"] = rover_name.lower() if rover_name else None
+    row["sol"] = strict_int(obj.get("sol"), "sol", lo=0, hi=MAX_SOL)
+    row["earth_date"] = parse_date(obj.get("earth_date"), "earth_date")
+    row["camera"] = camera_name
+    row["camera_id"] = strict_int(camera.get("id"), "camera id", lo=INT32_RANGE[0], hi=INT32_RANGE[1], required=False)
+    row["camera_full_name"] = optional_text(camera.get("full_name"), "camera full_name")
+    row["img_src"] = img_src
+    row["product_id"] = product_id = product_stem(img_src)
+    row["source"] = SOURCE_NAME
+    row["ingested_at"] = ingested_at
+    row["sample_type"] = "full"  # the v1 API served full frames only
+    # of the columns the JPL feeds fill: the clock a Mars 2020, MSL engineering or MER name carries
+    if (clock := product_sclk(product_id)) is not None:
+        row["sclk"] = float(clock)
+    # the long rover form lists the rover's cameras; the short form cannot tell
+    if listed is not None:
+        row["camera_known"] = any(
+            (type(c) is dict or isinstance(c, Mapping)) and c.get("name") == camera_name for c in listed
+        )
+    return row
 
 
 def parse_manifest(body: Mapping[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -349,10 +353,13 @@ class PhotosApiSource(PagedSource, PhotoSource):
 
     @staticmethod
     def parse_pages(bodies: Sequence[tuple[str, Any]], *, ingested_at: dt.datetime) -> ParsedPages:
-        """v1 ``photos`` pages → rows; a photo that cannot be typed is a reject with its reason."""
-        out = ParsedPages()
+        """v1 ``photos`` pages → rows; a photo that cannot be typed is a reject with its reason;
+        ``drift``: the photo objects' fields against v1's (:mod:`mars_assets.sources.drift`)."""
+        out = ParsedPages(drift=Drift(SOURCE_NAME))
         for name, body in bodies:
-            for obj in photos_of(body):
+            photos = photos_of(body)
+            check(V1_FIELDS, photos, into=out.drift)
+            for obj in photos:
                 try:
                     out.rows.append(parse_photo(obj, ingested_at=ingested_at))
                 except (KeyError, TypeError, ValueError) as exc:

@@ -2,9 +2,10 @@
 
 Adding a photo source is one new module with a :class:`~mars_assets.sources.base.PhotoSource`
 subclass and one line in :data:`PHOTO_SOURCES`; bronze, silver and the sensors find it here.
-The defaults work today: the JPL feeds for Perseverance and Curiosity, the v1 data (a
-mirror or the recorded snapshot) for Spirit and Opportunity, whose missions ended before
-the JPL feeds existed. Pure.
+The defaults work today: the JPL feeds for Perseverance and Curiosity, the Mars 2020 feed's
+helicopter frames for Ingenuity (a vehicle of its own: :mod:`mars_assets.sources.jpl_ingenuity`),
+the v1 data (a mirror or the recorded snapshot) for Spirit and Opportunity, whose missions
+ended before the JPL feeds existed. Pure.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from mars_assets.sources.base import PhotoSource
+from mars_assets.sources.jpl_ingenuity import JplIngenuitySource
 from mars_assets.sources.jpl_mars2020 import JplMars2020Source
 from mars_assets.sources.jpl_msl import JplMslSource
 from mars_assets.sources.mmgis import MmgisSource
@@ -19,13 +21,14 @@ from mars_assets.sources.photos_api import PhotosApiSource
 
 #: Photo-metadata adapters by name (the names of ``MARS_SOURCES``).
 PHOTO_SOURCES: dict[str, type[PhotoSource]] = {
-    cls.name: cls for cls in (PhotosApiSource, JplMars2020Source, JplMslSource)
+    cls.name: cls for cls in (PhotosApiSource, JplMars2020Source, JplIngenuitySource, JplMslSource)
 }
 #: Map-layer adapters by name.
 LAYER_SOURCES: dict[str, type[MmgisSource]] = {MmgisSource.name: MmgisSource}
 #: The source of each rover when ``MARS_SOURCES`` does not say.
 LIVE_DEFAULTS: dict[str, str] = {
     "perseverance": JplMars2020Source.name,
+    "ingenuity": JplIngenuitySource.name,
     "curiosity": JplMslSource.name,
     "spirit": PhotosApiSource.name,
     "opportunity": PhotosApiSource.name,

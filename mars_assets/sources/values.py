@@ -123,6 +123,33 @@ def to_int(value: Any) -> int | None:
     raise ValueError(f"not an integer: {str(value)[:80]!r}")
 
 
+#: Text the feeds put where a number is unknown (compared stripped, lower case).
+_NO_NUMBER = frozenset({"", "unk", "null", "none", "nan"})
+
+
+def optional_float(value: Any) -> float | None:
+    """An optional measurement (``sclk``, ``mast_az``, ``mast_el``) as a finite float, else None.
+
+    ``405141307.148`` / ``"172.142"`` / ``" -35.9525 "`` / ``5`` → the float. None, ``""``,
+    ``"UNK"``, and any other value that is not a finite number (``"abc"``, ``True``, a list,
+    NaN, infinity) → None: never raises, so an optional field can never quarantine a record
+    (the schema-drift check, :mod:`mars_assets.sources.drift`, names a field whose type changed).
+    """
+    if type(value) is float:
+        return value if math.isfinite(value) else None
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return float(value)
+    if not isinstance(value, str) or value.strip().lower() in _NO_NUMBER:
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
+
+
 def in_range(value: int | None, field: str, lo: int = INT64_RANGE[0], hi: int = INT64_RANGE[1]) -> int | None:
     """``value`` unchanged when None or within ``lo..hi`` (default: int64); ValueError naming ``field`` otherwise.
 

@@ -1,11 +1,12 @@
 {{ config(location=gold_location(this.name)) }}
--- One row per rover x camera with photos: volume, share and photos per active sol.
+-- One row per rover x camera with photos: volume, share and photos per active sol (full frames only).
 with per_camera as (
     select rover, camera,
            any_value(camera_full_name) as camera_full_name,
            count(*) as photos,
            count(distinct sol) as active_sols
     from {{ source('silver', 'photos') }}
+    where {{ is_full_frame() }}
     group by rover, camera
 )
 select

@@ -8,6 +8,7 @@ with photos as (
            max(sol) as last_sol_with_photos,
            list(distinct camera order by camera) as cameras_used
     from {{ source('silver', 'photos') }}
+    where {{ is_full_frame() }}  -- full frames only, as the v1 API's totals
     group by rover
 )
 select

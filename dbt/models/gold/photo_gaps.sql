@@ -2,9 +2,11 @@
 -- One row per rover x sol in the manifest: the manifest's photo count and cameras against silver.
 -- gap_status: MISSING_SOL (manifest has photos, silver none), PHOTO_COUNT_MISMATCH,
 -- CAMERA_COUNT_MISMATCH, VALID. The gap sensor requests exactly the non-VALID partitions.
+-- Only full frames count (macro is_full_frame): the manifest is the v1 API's, which kept only those.
 with silver as (
     select rover, sol, count(*) as silver_photos, count(distinct camera) as silver_cameras
     from {{ source('silver', 'photos') }}
+    where {{ is_full_frame() }}
     group by rover, sol
 )
 select

@@ -16,6 +16,7 @@ from pathlib import PurePosixPath
 
 import dagster as dg
 
+from mars_assets.executors import NASA_TAGS
 from mars_assets.lib.bronze import RETRY
 from mars_assets.lib.progress import Progress
 from mars_assets.partitions import ingest_backfill_policy, rover_sol_of_key, rover_sol_partitions
@@ -245,6 +246,7 @@ with warnings.catch_warnings():
         kinds={"jpeg", "png"},
         partitions_def=rover_sol_partitions,
         deps=[dg.AssetKey(["silver", "photos"])],
+        op_tags=NASA_TAGS,
         retry_policy=RETRY,
         backfill_policy=ingest_backfill_policy(),
         automation_condition=dg.AutomationCondition.eager(),

@@ -12,16 +12,27 @@ from collections.abc import Iterator
 import dagster as dg
 import pyarrow as pa
 
+from mars_assets.executors import NASA_TAGS
 from mars_assets.lib.bronze import API_POOL, RETRY, response_objects
-from mars_assets.lib.photos import PHOTOS, QUARANTINE, SolPhotos, manifest_check, quarantine_check, sol_photos
+from mars_assets.lib.photos import (
+    PHOTOS,
+    QUARANTINE,
+    SolPhotos,
+    full_frames,
+    manifest_check,
+    quarantine_check,
+    sol_photos,
+)
 from mars_assets.lib.progress import Progress
 from mars_assets.lib.silver import bronze_pages, table_metadata, write_silver
 from mars_assets.partitions import ingest_backfill_policy, rover_sol_key, rover_sol_of_key, rover_sol_partitions
 from mars_assets.resources import UpstreamSources, Warehouse
 from mars_assets.sources.concurrent import fetch_sols
+from mars_assets.sources.drift import summarize
 from mars_assets.sources.http import ApiResponse
 
 BRONZE = dg.AssetKey(["bronze", "photos"])
+DRIFT = dg.AssetCheckKey(BRONZE, "schema_drift")
 #: Passes over the sols of a batch that failed (after urllib3's own retries of each request),
 #: waiting ``backoff_factor × 2^pass`` seconds of the source before each.
 SOL_RETRIES = 2
@@ -97,6 +108,19 @@ def _partition_metadata(context: dg.AssetExecutionContext, part: SolPhotos) -> d
     return {k: v for k, v in md.items() if k in context.selected_asset_keys}
 
 
+def _drift_check(parts: list[SolPhotos]) -> dg.AssetCheckResult:
+    """WARN when any fetched record of the run has a field its source is not known to send,
+    lacks one or sends one with another JSON type; the metadata names the keys and counts."""
+    passed, md = summarize((f"{p.rover} {p.sol}", p.drift) for p in parts)
+    return dg.AssetCheckResult(
+        check_name=DRIFT.name,
+        asset_key=BRONZE,
+        passed=passed,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={**md, "by_source": dg.MetadataValue.json(md["by_source"]), "sols": len(parts)},
+    )
+
+
 @dg.multi_asset(
     specs=[
         dg.AssetSpec(
@@ -133,6 +157,7 @@ def _partition_metadata(context: dg.AssetExecutionContext, part: SolPhotos) -> d
     backfill_policy=ingest_backfill_policy(),
     can_subset=True,
     pool=API_POOL,
+    op_tags=NASA_TAGS,
     retry_policy=RETRY,
     check_specs=[
         dg.AssetCheckSpec(
@@ -145,6 +170,13 @@ def _partition_metadata(context: dg.AssetExecutionContext, part: SolPhotos) -> d
             "no_quarantined_photos",
             asset=QUARANTINE,
             description="Every photo record of the run's partitions could be typed.",
+        ),
+        dg.AssetCheckSpec(
+            DRIFT.name,
+            asset=BRONZE,
+            description="The fetched records carry the fields their source is known to send, with their JSON "
+            "types (mars_assets.sources.drift): one result per run, naming unknown, missing and retyped keys "
+            "with counts per source.",
         ),
     ],
 )
@@ -166,6 +198,9 @@ def photos(context: dg.AssetExecutionContext, sources: UpstreamSources, warehous
                 progress.advance(1, result.photos.num_rows)
     parts.sort(key=lambda p: (p.rover, p.sol))
     done = [(p.rover, p.sol) for p in parts]
+    notes = [f"{p.rover} sol {p.sol}: {n}" for p in parts for n in p.notes]
+    for note in notes[:SHOWN_ERRORS]:
+        context.log.info(note)
     results: dict[dg.AssetKey, dg.MaterializeResult] = {}
     if fetch:
         results[BRONZE] = dg.MaterializeResult(
@@ -173,6 +208,9 @@ def photos(context: dg.AssetExecutionContext, sources: UpstreamSources, warehous
             metadata={
                 "pages": sum(p.pages for p in parts),
                 "x_ratelimit_remaining": parts[-1].rate_limit_remaining if parts else "",
+                # how pages were read when not plainly (e.g. a Mars 2020 fallback answer as an empty sol)
+                "sols_with_notes": len({(p.rover, p.sol) for p in parts if p.notes}),
+                "notes": "\n".join(notes[:SHOWN_ERRORS]),
                 **progress.metadata(),
             },
         )
@@ -185,7 +223,10 @@ def photos(context: dg.AssetExecutionContext, sources: UpstreamSources, warehous
             table,
             done,
             duplicates_dropped=sum(p.duplicates for p in parts),
-            filtered_not_full_frame=sum(p.filtered for p in parts),
+            # thumbnails and records repeated across pages, left out by design
+            filtered_thumbnails_and_repeats=sum(p.filtered for p in parts),
+            # kept rows of other sample types (MSL downsampled, subframe ...): not counted against the manifest
+            not_full_frame_rows=table.num_rows - full_frames(table).num_rows,
             **progress.metadata(),
         )
     if QUARANTINE in context.selected_asset_keys and done:
@@ -204,6 +245,8 @@ def photos(context: dg.AssetExecutionContext, sources: UpstreamSources, warehous
         yield manifest_check(warehouse, parts)
     if QUARANTINE in context.selected_asset_keys:
         yield quarantine_check(parts)
+    if DRIFT in context.selected_asset_check_keys:
+        yield _drift_check(parts)
     if errors:
         shown = [f"{r} sol {s}: {exc}" for (r, s), exc in sorted(errors.items())[:SHOWN_ERRORS]]
         raise dg.Failure(

@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from mars_assets.executors import NASA_TAGS
 from mars_assets.lib.bronze import API_POOL, RETIRED, RETRY, response_objects
 from mars_assets.resources import UpstreamSources, Warehouse
 from mars_assets.sources.http import ApiError
@@ -12,6 +13,7 @@ from mars_assets.sources.http import ApiError
     group_name="bronze",
     kinds={"json"},
     pool=API_POOL,
+    op_tags=NASA_TAGS,
     retry_policy=RETRY,
     description="Verbatim GET /rovers of the Photos API v1 (or mirror); kept as last fetched when the "
     "API is retired or unreachable.",

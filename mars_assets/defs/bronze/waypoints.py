@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from mars_assets.executors import NASA_TAGS
 from mars_assets.lib.bronze import RETRY, response_objects
 from mars_assets.partitions import ROVERS
 from mars_assets.resources import UpstreamSources, Warehouse
@@ -13,6 +14,7 @@ from mars_assets.sources.mmgis import MMGIS_MISSIONS
     key=["bronze", "waypoints"],
     group_name="bronze",
     kinds={"json"},
+    op_tags=NASA_TAGS,
     retry_policy=RETRY,
     description="Verbatim MMGIS waypoints and traverse GeoJSON of Perseverance (M20) and Curiosity (MSL).",
 )

@@ -7,7 +7,16 @@ from mars_assets.lib.dbt import CATALOG_POOL
 from mars_assets.resources import Warehouse
 from mars_assets.schemas import SILVER_SCHEMAS
 
-GOLD_MODELS = ("mission_summary", "camera_usage", "sol_activity", "photo_gaps", "image_stats_daily")
+GOLD_MODELS = (
+    "mission_summary",
+    "camera_usage",
+    "sol_activity",
+    "photo_gaps",
+    "image_stats_daily",
+    "camera_categories",
+    "photos_by_camera_category",
+    "camera_travel",
+)
 
 
 @dg.asset(

@@ -3,6 +3,7 @@ statistics (mars_assets.imaging) and what could not be had or decoded, per rover
 
 import dagster as dg
 
+from mars_assets.executors import CPU_TAGS
 from mars_assets.lib.image_batches import TABLES, ImageBatcher, PartitionCommits, TimedSubmit, stats_problems
 from mars_assets.lib.silver import table_metadata
 from mars_assets.partitions import ingest_backfill_policy, rover_sol_of_key, rover_sol_partitions
@@ -36,6 +37,7 @@ def _spec(table: str, description: str) -> dg.AssetSpec:
     partitions_def=rover_sol_partitions,
     group_name="silver",
     can_subset=False,
+    op_tags=CPU_TAGS,
     backfill_policy=ingest_backfill_policy(),
     check_specs=[
         dg.AssetCheckSpec(

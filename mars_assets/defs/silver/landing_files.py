@@ -32,6 +32,7 @@ def silver_landing_files(
                 "product_id": pid.product_id,
                 "rover": pid.rover,
                 "sol": pid.sol,
+                "sol_source": pid.sol_source if pid.sol is not None else None,
                 "camera": pid.camera,
                 "status": "routed" if routed else "quarantined",
                 "reason": None if routed else pid.reason,

@@ -10,11 +10,13 @@ from mars_assets.resources import Warehouse
 
 #: Fixed facts of each mission (NASA mission pages; ids of the Photos API v1), so silver rovers
 #: is complete even when no listing or manifest can be fetched (the v1 API is retired).
+#: Ingenuity (no v1 id) landed with Perseverance and flew its last flight on 2024-01-18.
 ROVER_REFERENCE = {
     "curiosity": ("Curiosity", 5, dt.date(2012, 8, 6), dt.date(2011, 11, 26), "active"),
     "opportunity": ("Opportunity", 6, dt.date(2004, 1, 25), dt.date(2003, 7, 7), "complete"),
     "spirit": ("Spirit", 7, dt.date(2004, 1, 4), dt.date(2003, 6, 10), "complete"),
     "perseverance": ("Perseverance", 8, dt.date(2021, 2, 18), dt.date(2020, 7, 30), "active"),
+    "ingenuity": ("Ingenuity", None, dt.date(2021, 2, 18), dt.date(2020, 7, 30), "complete"),
 }
 
 
