@@ -16,7 +16,7 @@ One rover (Curiosity) over sols 0..sols-1, every table in its silver storage sch
 * ``rovers``, ``cameras``; ``waypoints`` and ``traverse`` legs (LEG_VERTICES vertices) on ~55 %
   of sols, a random walk near Gale crater;
 * ``images`` and ``image_stats`` (a 256-bin gray histogram, RADIAL_BINS radial bins) of the
-  first ``images_per_sol`` photos of each sol;
+  first ``images_per_sol`` photos of each sol, and their ``image_quality`` (quality_rows);
 * ``photo_quarantine`` (~0.2 % of photos: a reason naming the photo's URL, one group once URLs
   are masked, and one naming sols, a group per sol), ``image_quarantine`` (3 per batch),
   ``landing_files`` (500 files, one in ten quarantined).
@@ -242,6 +242,34 @@ def image_rows(photos: pa.Table, per_sol: int, seed: int) -> tuple[pa.Table, pa.
     return images, _table("image_stats", keys | stats)
 
 
+#: Every QUALITY_FLAG_EVERY-th image of a batch is flagged blank and low_information.
+QUALITY_FLAG_EVERY = 50
+
+
+def quality_rows(stats: pa.Table, seed: int) -> pa.Table:
+    """silver ``image_quality`` of the image_stats rows ``stats``: random 64-bit hashes (no near
+    duplicates), every QUALITY_FLAG_EVERY-th image flagged blank and low_information, the
+    image's own size as its camera's full frame."""
+    n = stats.num_rows
+    rng = np.random.default_rng(seed)
+    flagged = np.arange(n) % QUALITY_FLAG_EVERY == QUALITY_FLAG_EVERY - 1
+    cols = {k: stats[k] for k in ("image_id", "product_id", "rover", "sol", "camera", "width", "height")}
+    return _table(
+        "image_quality",
+        cols
+        | {
+            "full_frame_width": stats["width"],
+            "full_frame_height": stats["height"],
+            "phash": rng.integers(-(2**63), 2**63 - 1, n, dtype=np.int64),
+            "flags": [["blank", "low_information"] if f else [] for f in flagged],
+            **{f"flag_{k}": np.zeros(n, bool) for k in ("black", "saturated", "truncated", "small_frame")},
+            "flag_blank": flagged,
+            "flag_low_information": flagged,
+            "quality_version": np.full(n, "1"),
+        },
+    )
+
+
 def _lists(values: np.ndarray) -> pa.ListArray:
     """A list array of the rows of the 2-D ``values``."""
     n, k = values.shape
@@ -400,10 +428,12 @@ def landing_rows(mission: Mission, files: int = 500) -> pa.Table:
 
 def write_mission(wh: Warehouse, mission: Mission, batch: int = 100, images_per_sol: int = 10) -> dict[str, int]:
     """Write the synthetic mission's silver tables through ``wh.write_silver_table``: photos,
-    images, image_stats and the quarantine tables in one commit per table per ``batch`` sols
+    images, image_stats, image_quality and the quarantine tables in one commit per table per ``batch`` sols
     (the rows of one batch are all this holds at a time), then the whole-table ones (manifest
     sols, rovers, cameras, waypoints, traverse, landing files). Returns rows per table."""
-    written = dict.fromkeys(("photos", "images", "image_stats", "photo_quarantine", "image_quarantine"), 0)
+    written = dict.fromkeys(
+        ("photos", "images", "image_stats", "image_quality", "photo_quarantine", "image_quarantine"), 0
+    )
     manifest: list[dict] = []
     for first in range(0, mission.sols, batch):
         last = min(first + batch, mission.sols) - 1
@@ -414,6 +444,7 @@ def write_mission(wh: Warehouse, mission: Mission, batch: int = 100, images_per_
             "photos": photos,
             "images": images,
             "image_stats": stats,
+            "image_quality": quality_rows(stats, mission.seed + first),
             "photo_quarantine": quarantine_rows(photos, mission.seed + first),
             "image_quarantine": image_quarantine_rows(images),
         }

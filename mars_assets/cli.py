@@ -165,6 +165,7 @@ def print_summary(wh, out) -> None:
     print("", file=out)
     for slug, _title, _desc in DASHBOARDS:
         print(f"dashboard {wh.path(f'dashboards/{slug}/index.html')}", file=out)
+    print(f"timelapse {wh.path('dashboards/timelapse/index.html')}", file=out)
     print(f"catalog   duckdb {wh.catalog_path()}", file=out)
 
 

@@ -23,6 +23,7 @@ from typing import Any
 import pyarrow as pa
 
 from mars_assets.imaging import IMAGE_STATS_SCHEMA
+from mars_assets.imaging.quality import FLAGS, QUALITY_VERSION
 from mars_assets.schema_photos import (
     DESCRIPTION,
     PHOTO_ROW_KEYS,
@@ -36,6 +37,7 @@ __all__ = [
     "CAMERAS_SCHEMA",
     "IMAGES_SCHEMA",
     "IMAGE_INDEX_NAME",
+    "IMAGE_QUALITY_SCHEMA",
     "IMAGE_STATS_TABLE_SCHEMA",
     "LANDING_FILES_SCHEMA",
     "MANIFEST_SOLS_SCHEMA",
@@ -214,6 +216,54 @@ IMAGES_SCHEMA = pa.schema(
 #: kept in each Parquet file.
 IMAGE_STATS_TABLE_SCHEMA = pa.schema(_IMAGE_KEY_FIELDS + list(IMAGE_STATS_SCHEMA), metadata=IMAGE_STATS_SCHEMA.metadata)
 
+#: What each quality flag column means (mars_assets.imaging.quality.FLAGS has the thresholds).
+_FLAG_MEANINGS = {
+    "black": "gray mean < 2 % of full scale, or >= 95 % of the pixels at 0 (an unlit frame)",
+    "blank": "gray std < 0.4 % of full scale (a constant frame)",
+    "saturated": ">= 50 % of the pixels at the top level (over-exposed)",
+    "low_information": "entropy of the 256-bin gray histogram < 3 bits",
+    "truncated": "the file was cut short and decoded only as far as it goes (image_stats notes)",
+    "small_frame": "width × height < 25 % of full_frame_width × full_frame_height (a thumbnail filed as a frame)",
+}
+#: One row per image of silver image_stats: its quality flags, perceptual hash and duplicate group
+#: (mars_assets.imaging.quality; written by defs/silver/image_quality.py). The schema metadata
+#: carries mars_assets.image_quality_version (= the quality_version column).
+IMAGE_QUALITY_SCHEMA = pa.schema(
+    _IMAGE_KEY_FIELDS
+    + [
+        _f("width", pa.int32(), "Decoded image width, pixels (silver image_stats.width)."),
+        _f("height", pa.int32(), "Decoded image height, pixels (silver image_stats.height)."),
+        _f(
+            "full_frame_width",
+            pa.int32(),
+            "Width of the camera's full frame, pixels: of the largest width × height of the rover × camera in "
+            "silver image_stats when the row was written; null when the camera is unknown (small_frame not judged).",
+        ),
+        _f("full_frame_height", pa.int32(), "Height of that full frame, pixels (see full_frame_width)."),
+        _f(
+            "phash",
+            pa.int64(),
+            "64-bit DCT perceptual hash (imagehash.phash of the gray image decoded small, bits row by row) as a "
+            "signed int64; null when the bronze bytes could not be read or decoded again (hash_error).",
+        ),
+        _f("hash_error", pa.string(), "Why phash is null (the bronze object missing or undecodable); null otherwise."),
+        _f("flags", pa.list_(pa.string()), "The quality flags that apply, in FLAGS order; empty when none."),
+    ]
+    + [_f(f"flag_{name}", pa.bool_(), f"Flag {name}: {meaning}.") for name, meaning in _FLAG_MEANINGS.items()]
+    + [
+        _f(
+            "duplicate_of",
+            pa.string(),
+            "image_id of the first frame (smallest image_id) of its near-duplicate group: the frames of one rover × "
+            "camera × sol within 10 bits of phash Hamming distance, transitively; equal to image_id for that first "
+            "frame, null for a frame without a near duplicate.",
+        ),
+        _f("quality_version", pa.string(), "Version of the flags, thresholds and hash (mars_assets.imaging.quality)."),
+    ],
+    metadata={"mars_assets.image_quality_version": QUALITY_VERSION},
+)
+assert tuple(_FLAG_MEANINGS) == FLAGS, "a flag column per mars_assets.imaging.quality.FLAGS"
+
 #: Silver table name → schema (both quarantine tables share QUARANTINE_SCHEMA).
 SILVER_SCHEMAS: dict[str, pa.Schema] = {
     "photos": PHOTOS_SCHEMA,
@@ -227,6 +277,7 @@ SILVER_SCHEMAS: dict[str, pa.Schema] = {
     "images": IMAGES_SCHEMA,
     "image_stats": IMAGE_STATS_TABLE_SCHEMA,
     "image_quarantine": QUARANTINE_SCHEMA,
+    "image_quality": IMAGE_QUALITY_SCHEMA,
 }
 
 

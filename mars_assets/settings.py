@@ -23,6 +23,7 @@
 | MARS_RATE_MAX_WAIT_SECONDS | 300 | longest wait for a request slot before RateLimitError |
 | MARS_RATE_PAUSE_SECONDS | 60 | pause after X-RateLimit-Remaining: 0 without Retry-After |
 | MARS_IMAGE_WORKERS | 0 (every core) | worker processes for image statistics |
+| MARS_TIMELAPSE_SOLS | all | sols of the per-camera timelapses: all, N or A-B (inclusive), e.g. 3-73 |
 | MARS_CATALOG | <root>/warehouse.duckdb, ./warehouse.duckdb for S3 | DuckDB catalog file |
 | MARS_MAX_RUNS_PER_TICK | 25 | run requests per sensor tick |
 | MARS_FIRST_TICK_SOLS | 3 | newest sols requested when the new-sol sensor first sees a feed |
@@ -50,6 +51,7 @@ from mars_assets.resources import NASA_IMAGE_HOSTS, ImageDownloader, LandingZone
 from mars_assets.resources.automation import AutomationLimits
 from mars_assets.resources.compute import ImageStatsCompute
 from mars_assets.resources.sources import LIMITED_SOURCES
+from mars_assets.resources.timelapse import TimelapseConfig, parse_sol_range
 from mars_assets.sources.jpl_mars2020 import JplMars2020Source
 from mars_assets.sources.jpl_msl import JplMslSource
 from mars_assets.sources.photos_api import PhotosApiSource
@@ -60,6 +62,15 @@ from mars_assets.sources.registry import LIVE_DEFAULTS, parse_sources
 def _default_landing(warehouse: str) -> str:
     """The landing zone is a local folder: ``<warehouse>/landing``, or ``./landing`` for an S3 root."""
     return "landing" if warehouse.startswith("s3://") else os.path.join(warehouse, "landing")
+
+
+def _checked_sols(text: str) -> str:
+    """``MARS_TIMELAPSE_SOLS`` as given, once it parses (ValueError naming the variable if not)."""
+    try:
+        parse_sol_range(text)
+    except ValueError as exc:
+        raise ValueError(f"MARS_TIMELAPSE_SOLS: {exc}") from None
+    return text
 
 
 class Crons(NamedTuple):
@@ -93,6 +104,7 @@ class Settings:
     max_rate_wait_seconds: float = 300.0
     rate_pause_seconds: float = 60.0
     image_workers: int = 0
+    timelapse_sols: str = "all"
     max_runs_per_tick: int = 25
     first_tick_sols: int = 3
     recent_sols: int = 3
@@ -135,6 +147,7 @@ class Settings:
             max_rate_wait_seconds=float(env.get("MARS_RATE_MAX_WAIT_SECONDS", d.max_rate_wait_seconds)),
             rate_pause_seconds=float(env.get("MARS_RATE_PAUSE_SECONDS", d.rate_pause_seconds)),
             image_workers=int(env.get("MARS_IMAGE_WORKERS", d.image_workers)),
+            timelapse_sols=_checked_sols(env.get("MARS_TIMELAPSE_SOLS") or d.timelapse_sols),
             max_runs_per_tick=int(env.get("MARS_MAX_RUNS_PER_TICK", d.max_runs_per_tick)),
             first_tick_sols=int(env.get("MARS_FIRST_TICK_SOLS", d.first_tick_sols)),
             recent_sols=int(env.get("MARS_RECENT_SOLS", d.recent_sols)),
@@ -225,6 +238,7 @@ class Settings:
             "landing": LandingZone(root=self.landing),
             "dbt": dbt_resource(),
             "image_stats_compute": ImageStatsCompute(workers=self.image_workers),
+            "timelapse": TimelapseConfig(sols=self.timelapse_sols),
             "image_downloader": ImageDownloader(
                 allowed_hosts=[*NASA_IMAGE_HOSTS, *self.extra_image_hosts],
                 max_per_partition=self.max_image_downloads,

@@ -46,6 +46,7 @@ def test_small_snapshot_fills_every_layer(demo_run):
     c = counts(wh)
     assert c["silver.photos"] == 16 + 77 + 54
     assert c["silver.images"] == c["silver.image_stats"] == 4  # the 4th (NRB_…) by its spacecraft clock
+    assert c["silver.image_quality"] == c["gold.image_quality_daily"] == 4  # a quality row per image, 4 sols
     # every image_stats commit says which version of the statistics it wrote, and names its run
     commits = Warehouse(root=str(wh)).open_delta("image_stats").history()
     assert commits and all(c["mars_assets.image_stats_version"] == STATS_VERSION for c in commits)

@@ -28,6 +28,7 @@ from mars_assets.definitions import build_definitions
 from mars_assets.defs.bronze.photos import SOL_RETRIES
 from mars_assets.demo import ReplayServer, bundled_snapshot
 from mars_assets.imaging import ImageDecodeError, decode_image
+from mars_assets.imaging.quality import TRUNCATED_NOTE
 from mars_assets.partitions import add_sols, rover_sol_key
 from mars_assets.resources import ImageDownloader, Warehouse
 from mars_assets.settings import Settings
@@ -324,14 +325,16 @@ LANDED_BAD = {
     f"0001ML000000{n:02d}00100001E01_DRCL{ext}": (data, reason)
     for n, (ext, (data, reason)) in enumerate(
         [
-            (".JPG", BAD_IMAGES["truncated-jpeg"]),
             (".JPG", BAD_IMAGES["html-as-image"]),
             (".JPG", BAD_IMAGES["zero-bytes"]),
             (".png", BAD_IMAGES["bomb-400-megapixels"]),
         ],
-        start=1,
+        start=2,
     )
 }
+#: A JPEG cut in half: decode_image refuses it, the statistics pass decodes it as far as it goes
+#: (quality.statistics_allowing_truncation) and silver image_quality flags it ``truncated``.
+LANDED_TRUNCATED = {"0001ML0000000100100001E01_DRCL.JPG": BAD_IMAGES["truncated-jpeg"][0]}
 
 
 def landed_good() -> dict[str, tuple[bytes, str]]:
@@ -375,6 +378,8 @@ def bad_run(tmp_path_factory):
     wh, landing = tmp / "warehouse", tmp / "landing"
     landing.mkdir()
     for name, (data, _) in {**LANDED_BAD, **landed_good()}.items():
+        (landing / name).write_bytes(data)
+    for name, data in LANDED_TRUNCATED.items():
         (landing / name).write_bytes(data)
     with ReplayServer(archive) as server, dg.instance_for_test() as instance:
         settings = Settings(
@@ -457,27 +462,57 @@ def test_graph_bad_images_are_quarantined_and_every_decodable_mode_has_statistic
     wh = bad_run["wh"]
     images = {i["product_id"]: i for i in rows(wh, "images")}
     good = {name.rsplit(".", 1)[0]: mode for name, (_, mode) in landed_good().items()}
-    assert {pid: i["mode"] for pid, i in images.items()} == good
+    truncated = {name.rsplit(".", 1)[0] for name in LANDED_TRUNCATED}
+    assert {pid: i["mode"] for pid, i in images.items() if pid not in truncated} == good
+    assert {images[pid]["mode"] for pid in truncated} == {"RGB"}  # decoded as far as it goes
     # sha256: taken by bronze_images at ingest (its _index.json), the hash of the landed bytes
-    digests = {name.rsplit(".", 1)[0]: hashlib.sha256(data).hexdigest() for name, (data, _) in landed_good().items()}
+    landed_bytes = {**{name: data for name, (data, _) in landed_good().items()}, **LANDED_TRUNCATED}
+    digests = {name.rsplit(".", 1)[0]: hashlib.sha256(data).hexdigest() for name, data in landed_bytes.items()}
     assert {pid: i["sha256"] for pid, i in images.items()} == digests
     index = json.loads(wh.read_object("bronze/images/rover=curiosity/sol=1/_index.json"))
     assert {
         e["product_id"]: e["sha256"] for e in index if e["status"] == "stored" and e["product_id"] in digests
     } == digests
     stats = rows(wh, "image_stats")
-    assert sorted(s["product_id"] for s in stats) == sorted(good)
+    assert sorted(s["product_id"] for s in stats) == sorted([*good, *truncated])
     assert all(0.0 <= s["brightness_norm"] <= 1.0 for s in stats)
+    assert {s["product_id"] for s in stats if TRUNCATED_NOTE in s["notes"]} == truncated
     quarantine = {q["record_key"]: q["reason"] for q in rows(wh, "image_quarantine")}
     assert len(quarantine) == len(LANDED_BAD)
     for name, (_data, reason) in LANDED_BAD.items():
         got = quarantine[name.rsplit(".", 1)[0]]
         assert got.startswith("undecodable: ") and reason in got, (name, got)
-    assert len(images) + len(quarantine) == len(good) + len(LANDED_BAD)  # rows lost: 0
+    landed = len(good) + len(LANDED_TRUNCATED) + len(LANDED_BAD)
+    assert len(images) + len(quarantine) == landed  # rows lost: 0
     print(
-        f"FIGURES images: {len(good) + len(LANDED_BAD)} files landed, {len(images)} loaded with statistics, "
-        f"{len(quarantine)} quarantined, rows lost 0"
+        f"FIGURES images: {landed} files landed, {len(images)} loaded with statistics "
+        f"({len(truncated)} truncated, flagged), {len(quarantine)} quarantined, rows lost 0"
     )
+
+
+def test_graph_flags_the_truncated_constant_and_thumbnail_frames_and_warns(bad_run):
+    """silver image_quality of the same partition: one row per image with statistics; the
+    truncated JPEG flagged ``truncated``, the constant CMYK frame ``blank``, the 64 × 48 frames
+    ``small_frame`` against the camera's 256 × 256 full frame (the largest MAST frame), the
+    whole real frame nothing; the WARN check counts them and the run still succeeds."""
+    wh, result = bad_run["wh"], bad_run["result"]
+    quality = {r["product_id"]: r for r in rows(wh, "image_quality")}
+    assert set(quality) == {s["product_id"] for s in rows(wh, "image_stats")}
+    pid = {mode: name.rsplit(".", 1)[0] for name, (_, mode) in landed_good().items()}
+    (cut,) = (name.rsplit(".", 1)[0] for name in LANDED_TRUNCATED)
+    assert quality[cut]["flags"] == ["truncated"] and quality[cut]["flag_truncated"] is True
+    assert quality[pid["RGB"]]["flags"] == []
+    assert quality[pid["CMYK"]]["flags"] == ["blank", "low_information", "small_frame"]
+    for mode in ("RGBA", "I;16", "P"):
+        assert quality[pid[mode]]["flags"] == ["small_frame"], mode
+    assert {(r["full_frame_width"], r["full_frame_height"]) for r in quality.values()} == {(256, 256)}
+    assert all(r["phash"] is not None and r["duplicate_of"] is None for r in quality.values())
+    assert result.success
+    check = next(c for c in result.get_asset_check_evaluations() if c.check_name == "quality_flags")
+    assert check.passed is False and check.severity == dg.AssetCheckSeverity.WARN
+    md = {k: v.value for k, v in check.metadata.items()}
+    assert (md["flag truncated"], md["flag blank"], md["flag small_frame"], md["flagged"]) == (1, 1, 4, 5)
+    assert md["frames in duplicate groups"] == 0 and "| curiosity | 1 | 6 |" in md["by partition"]
 
 
 def test_graph_manifest_out_of_order_without_earth_date_is_loaded_sorted(bad_run):
@@ -539,7 +574,7 @@ def test_graph_transient_html_page_is_survived_by_the_sol_retry_with_the_same_ro
     """Last in this module (it reruns the partition): one HTML page, then the same two pages again:
     the step fetches the failed sol again itself (no step retry) and writes the same rows."""
     wh, server, defs, instance = bad_run["wh"], bad_run["server"], bad_run["defs"], bad_run["instance"]
-    tables = ("photos", "photo_quarantine", "images", "image_stats", "image_quarantine")
+    tables = ("photos", "photo_quarantine", "images", "image_stats", "image_quarantine", "image_quality")
     before = {t: stable(rows(wh, t)) for t in tables}
     server.fail_next(
         200,

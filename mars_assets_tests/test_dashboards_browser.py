@@ -93,7 +93,7 @@ PLOTS_JS = """() => [...document.querySelectorAll('.js-plotly-plot')].map(el => 
 }))"""
 
 
-def open_dashboard(browser, path: Path):
+def open_page(browser, path: Path):
     """Open ``path`` over file:// with the network cut off; returns (page, console errors,
     page errors, blocked requests)."""
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
@@ -110,6 +110,12 @@ def open_dashboard(browser, path: Path):
 
     page.route("**/*", route)
     page.goto(path.as_uri(), wait_until="load", timeout=120_000)
+    return page, console_errors, page_errors, blocked
+
+
+def open_dashboard(browser, path: Path):
+    """open_page, then wait until every plotly chart has drawn."""
+    page, console_errors, page_errors, blocked = open_page(browser, path)
     page.wait_for_function(
         "() => window.Plotly && [...document.querySelectorAll('.js-plotly-plot')]"
         ".every(el => el._fullLayout && el.data)",
@@ -181,6 +187,61 @@ def test_dashboard_renders_offline_in_chromium(name, demo_warehouse, browser, tm
         img.save(out / f"{name}.png", optimize=True)
     finally:
         page.close()
+
+
+#: Screenshots of the Mastcam timelapse taken while it plays, ms apart (the demo's timelapses run
+#: at 4 frames a second, 250 ms a frame), and the frames of the strip saved for the README. (A
+#: canvas would not do: an image read from file:// taints it, so its pixels cannot be read back.)
+TIMELAPSE_SAMPLES, SAMPLE_MS, STRIP_FRAMES = 16, 120, 6
+
+
+def distinct_frames(shots: list[Image.Image], threshold: float = 3.0) -> list[Image.Image]:
+    """The snapshots that differ from the one before (mean absolute difference of gray levels)."""
+    import numpy as np
+
+    kept = []
+    for shot in shots:
+        px = np.asarray(shot.convert("L"), dtype=np.int16)
+        if not kept or np.abs(px - np.asarray(kept[-1].convert("L"), dtype=np.int16)).mean() > threshold:
+            kept.append(shot)
+    return kept
+
+
+@pytest.mark.slow
+def test_timelapse_page_plays_offline_in_chromium(demo_warehouse, browser, tmp_path):
+    """The demo's timelapse page from file:// with the network cut off: no script, no error, every
+    <img> (lazy: each scrolled into view) a decoded WebP, and Curiosity Mastcam's shows more than
+    one frame over time. Its distinct frames make the strip docs/screenshots/timelapse_strip.png."""
+    wh, _home = demo_warehouse
+    path = wh / "dashboards" / "timelapse" / "index.html"
+    assert "<script" not in path.read_text(encoding="utf-8")
+    page, console_errors, page_errors, blocked = open_page(browser, path)
+    try:
+        for i in range(page.evaluate("document.images.length")):
+            page.evaluate(f"document.images[{i}].scrollIntoView()")
+            page.wait_for_function(f"() => document.images[{i}].complete", timeout=60_000)
+        images = page.evaluate("[...document.images].map(i => [i.getAttribute('src'), i.naturalWidth])")
+        assert ["curiosity/MAST.webp", 384] in images and all(w > 0 for _, w in images), images
+        mastcam = page.locator('img[src="curiosity/MAST.webp"]')
+        mastcam.scroll_into_view_if_needed()
+        shots = []
+        for _ in range(TIMELAPSE_SAMPLES):
+            shots.append(Image.open(io.BytesIO(mastcam.screenshot())).convert("RGB"))
+            page.wait_for_timeout(SAMPLE_MS)
+        frames = distinct_frames(shots)
+        assert len(frames) > 1, "the timelapse showed one frame only"
+        assert page_errors == [] and console_errors == [] and blocked == []
+        assert_not_blank(page.screenshot(full_page=False))
+    finally:
+        page.close()
+    side = 192
+    strip = Image.new("RGB", (side * min(STRIP_FRAMES, len(frames)), side), "black")
+    for i, frame in enumerate(frames[:STRIP_FRAMES]):
+        strip.paste(frame.resize((side, side), Image.Resampling.LANCZOS), (i * side, 0))
+    out = SCREENSHOTS if UPDATE_SCREENSHOTS else tmp_path
+    out.mkdir(parents=True, exist_ok=True)
+    strip.save(out / "timelapse_strip.png", optimize=True)
+    print(f"FIGURES timelapse page: {len(images)} timelapses, {len(frames)} distinct of {len(shots)} snapshots")
 
 
 @pytest.mark.slow

@@ -1,12 +1,18 @@
 """`mars-assets demo` as a user runs it, on the whole bundled snapshot (slow: ~1.5 min a run)."""
 
+import itertools
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import dagster as dg
+import numpy as np
 import pytest
+from PIL import Image, ImageSequence
 
+from mars_assets.imaging.quality import DUPLICATE_DISTANCE, hamming, quality_flags
 from mars_assets_tests.conftest import make_small_archive, open_catalog
 
 pytestmark = pytest.mark.slow
@@ -108,13 +114,102 @@ def test_demo_in_a_folder_with_an_apostrophe_and_spaces_gives_the_documented_cou
     assert "'" in wh.name and " " in wh.name
     counts = {
         t: q(wh, f"select count(*) from {t}")[0][0]
-        for t in ("silver.photos", "silver.images", "silver.image_stats", "gold.photo_gaps", "silver.waypoints")
+        for t in (
+            "silver.photos",
+            "silver.images",
+            "silver.image_stats",
+            "silver.image_quality",
+            "gold.photo_gaps",
+            "silver.waypoints",
+        )
     }
     assert counts == {
         "silver.photos": 4800,
         "silver.images": 110,
         "silver.image_stats": 110,
+        "silver.image_quality": 110,
         "gold.photo_gaps": 2281,
         "silver.waypoints": 1890,
     }
     assert "failed" not in out.lower()
+
+
+def test_every_demo_image_has_quality_flags_and_a_hash_and_none_of_the_real_frames_is_flagged(full_demo):
+    """silver image_quality: one row per image_stats row, each hashed; the flags are
+    quality_flags of its statistics against the rover × camera's largest frame; the snapshot's
+    real frames carry none (the thresholds were set on them) and no two frames of one rover ×
+    camera × sol are near duplicates (distinct frames are >= 12 bits apart); gold counts them."""
+    wh, _, _ = full_demo
+    assert q(
+        wh,
+        "select count(*), count(phash), count(distinct image_id) from silver.image_quality join silver.image_stats "
+        "using (rover, sol, image_id)",
+    ) == [(110, 110, 110)]
+    con = open_catalog(str(wh / "warehouse.duckdb"))
+    try:
+        stats = con.sql("select * exclude (red_hist, green_hist, blue_hist, gray_hist) from silver.image_stats")
+        stats = stats.fetch_arrow_table().to_pylist()
+        quality = {
+            r["image_id"]: r for r in con.sql("select * from silver.image_quality").fetch_arrow_table().to_pylist()
+        }
+        gold = con.sql(
+            "select sum(images), sum(images_flagged), sum(images_in_duplicate_groups), count(*) "
+            "from gold.image_quality_daily"
+        ).fetchone()
+        daily = con.sql("select count(*) from gold.image_stats_daily").fetchone()[0]
+    finally:
+        con.close()
+    largest = {}
+    for s in stats:
+        key = (s["rover"], s["camera"])
+        if s["width"] * s["height"] > largest.get(key, (0, 0))[0] * largest.get(key, (0, 0))[1]:
+            largest[key] = (s["width"], s["height"])
+    grew = set()
+    for s in stats:
+        row, final = quality[s["image_id"]], largest[(s["rover"], s["camera"])]
+        recorded = (row["full_frame_width"], row["full_frame_height"])
+        # the full frame is the camera's largest frame when the partition was written (ranged runs in
+        # sol order): never above the final one, and here no flag depends on the difference
+        assert (
+            recorded[0] * recorded[1] <= final[0] * final[1] and recorded[0] * recorded[1] >= s["width"] * s["height"]
+        )
+        assert row["flags"] == quality_flags(s, recorded) == quality_flags(s, final) == [], s["image_id"]
+        if recorded != final:
+            grew.add(s["camera"])
+    assert largest[("curiosity", "MAST")] == (256, 256)  # the browse products are the camera's frames here
+    assert grew <= {"MAST", "MAHLI"}
+    assert all(r["duplicate_of"] is None for r in quality.values())
+    groups: dict = {}
+    for r in quality.values():
+        groups.setdefault((r["rover"], r["camera"], r["sol"]), []).append(r["phash"])
+    assert all(hamming(a, b) > DUPLICATE_DISTANCE for h in groups.values() for a, b in itertools.combinations(h, 2))
+    assert gold == (110, 0, 0, daily) and daily == len(groups)
+
+
+def test_demo_timelapse_of_curiosity_mastcam_plays_its_frames_in_sol_order(full_demo):
+    """The demo's timelapse of the real Curiosity Mastcam frames, read back with Pillow: one
+    frame per listed image, in sol order, at the configured size; the asset's metadata agrees."""
+    wh, home, out = full_demo
+    root = wh / "dashboards" / "timelapse"
+    listing = json.loads((root / "curiosity" / "MAST.json").read_text())
+    sols = [i["sol"] for i in listing["items"]]
+    assert sols == sorted(sols) and sols[0] == 3 and len(sols) == listing["frames"] == 70
+    img = Image.open(root / "curiosity" / "MAST.webp")
+    assert img.format == "WEBP" and img.is_animated and img.n_frames == 70 and img.info["loop"] == 0
+    assert img.size == (384, 384) == (listing["width"], listing["height"])
+    frames = [np.asarray(f.convert("L"), dtype=np.int16) for f in ImageSequence.Iterator(img)]
+    assert sum(np.abs(a - b).mean() > 3 for a, b in zip(frames, frames[1:], strict=False)) >= 60  # real change
+    assert (root / "curiosity" / "MAST.webp").stat().st_size == listing["bytes"]
+    page = (root / "index.html").read_text()
+    assert 'src="curiosity/MAST.webp"' in page and 'src="curiosity/MAHLI.webp"' in page
+    assert "timelapse" in out
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        event = instance.get_latest_materialization_event(dg.AssetKey(["dashboards", "timelapse"]))
+    meta = {k: v.value for k, v in event.asset_materialization.metadata.items()}
+    assert meta["by timelapse"]["curiosity/MAST.webp"]["frames"] == 70 and meta["sols"] == "all"
+    assert meta["timelapses"] >= 2 and meta["bytes"] == sum(p.stat().st_size for p in root.rglob("*.webp"))
+    print(
+        f"FIGURES timelapse: {meta['timelapses']} timelapses, {meta['frames']} frames, {meta['bytes']:,} bytes; "
+        f"curiosity/MAST {img.n_frames} frames, sols {sols[0]}-{sols[-1]}, {listing['bytes']:,} bytes; "
+        f"asset {meta['seconds']} s"
+    )

@@ -40,6 +40,7 @@ from mars_assets.imaging import (
 )
 from mars_assets.imaging.gray import luma
 from mars_assets.imaging.parallel import _chunks, work_estimate
+from mars_assets.imaging.quality import TRUNCATED_NOTE, statistics_allowing_truncation
 from mars_assets.imaging.spectrum import clear_caches
 from mars_assets_tests.test_image_stats import luma32, luma_exact, reference_spectral
 
@@ -308,14 +309,25 @@ def test_statistics_for_many_serial_keeps_order_and_returns_decode_errors():
     assert len(out) == len(blobs)
     for blob, r in zip(blobs, out, strict=True):
         try:
-            expected = statistics_from_bytes(blob)
+            expected = statistics_allowing_truncation(blob)
         except ImageDecodeError as exc:
             assert isinstance(r, ImageDecodeError)
             assert str(r) == str(exc)
         else:
             assert r == expected
     assert isinstance(out[1], ImageDecodeError) and "empty" in str(out[1])
-    assert isinstance(out[-2], ImageDecodeError) and "truncated" in str(out[-2])
+    assert isinstance(out[3], ImageDecodeError) and "unrecognised" in str(out[3])
+    # the whole files: statistics_from_bytes' rows exactly
+    assert out[0] == statistics_from_bytes(blobs[0]) and out[-1] == statistics_from_bytes(blobs[-1])
+
+
+def test_statistics_for_many_decodes_a_truncated_jpeg_as_far_as_it_goes_and_says_so():
+    truncated = _mixed_blobs()[-2]
+    with pytest.raises(ImageDecodeError, match="truncated"):
+        statistics_from_bytes(truncated)  # the strict decode refuses it
+    (row,) = statistics_for_many([truncated], workers=1)
+    assert isinstance(row, dict) and TRUNCATED_NOTE in row["notes"]
+    assert sum(row["gray_hist"]) == row["width"] * row["height"]  # the whole frame, missing rows filled
 
 
 def test_statistics_for_many_on_processes_equals_serial():

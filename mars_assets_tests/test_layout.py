@@ -51,7 +51,7 @@ def _table_assets():
 
 def test_every_silver_and_gold_table_asset_shows_its_columns_with_descriptions():
     nodes = _table_assets()
-    assert len(nodes) == 11 + 8
+    assert len(nodes) == 12 + 9
     for node in nodes:
         schema = node.metadata.get("dagster/column_schema")
         name = node.key.to_user_string()

@@ -70,7 +70,7 @@ def test_silver_is_mission_shaped_and_gold_builds_with_every_dbt_test_passing(mi
     for photos, (wh, rows, dbt, _) in mission.items():
         assert abs(rows["photos"] - photos) < photos * 0.02, rows
         assert rows["manifest_sols"] == SOLS and rows["image_stats"] == SOLS * IMAGES_PER_SOL - 50, rows
-        assert set(dbt["nodes"]) <= {"success", "pass"} and dbt["nodes"]["success"] == 8, dbt
+        assert set(dbt["nodes"]) <= {"success", "pass"} and dbt["nodes"]["success"] == 9, dbt
         assert dbt["nodes"].get("pass", 0) >= (30 if photos == LARGE else 0), dbt  # every data test passes
         con = wh.connect()
         try:
@@ -122,6 +122,13 @@ def test_aggregates_cover_everything_while_the_page_stays_capped(mission):
     overview = next(traces for div, traces in page_traces(images_html) if div == "images-1")
     assert sum(len(t["x"]) for t in overview if t.get("name") != "shown in detail below") == queries.IMAGE_SAMPLE
     assert len(images_meta["selected images"].split(", ")) >= 3  # the extremes, picked in DuckDB
+    # quality flags: gold image_quality_daily summed per rover × camera in DuckDB, every image counted
+    flags = queries.quality_by_camera(wh)
+    assert images_meta["rows gold.image_quality_daily by rover and camera"] == flags.num_rows <= len(CAMERAS)
+    assert sum(flags["images"].to_pylist()) == rows["image_quality"] == rows["image_stats"]
+    flagged = sum(flags["images_blank"].to_pylist())
+    assert flagged == sum(flags["images_flagged"].to_pylist()) > 0
+    assert f"{flagged:,} of {rows['image_quality']:,} images flagged" in images_html
 
     health_html, health_meta = pages["data_health"]
     assert health_meta["rows silver.photo_quarantine"] == rows["photo_quarantine"]

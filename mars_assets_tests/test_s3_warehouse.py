@@ -16,6 +16,7 @@ import dagster as dg
 import duckdb
 import pyarrow as pa
 import pytest
+from PIL import Image
 
 from mars_assets.cli import run_demo
 from mars_assets.resources.s3 import load_extensions
@@ -83,8 +84,21 @@ def test_demo_on_s3_equals_the_local_run_and_leaves_no_secret(
     ]
     assert "demo/silver/photos/_delta_log/00000000000000000000.json" in keys
     assert any(re.match(r"demo/silver/photos/rover=curiosity/[^/]+\.parquet$", k) for k in keys)
-    for table in ("silver/images", "silver/image_stats", "silver/waypoints", "gold/photo_gaps", "bronze/photos"):
+    for table in (
+        "silver/images",
+        "silver/image_stats",
+        "silver/image_quality",
+        "silver/waypoints",
+        "gold/photo_gaps",
+        "gold/image_quality_daily",
+        "bronze/photos",
+    ):
         assert any(k.startswith(f"demo/{table}/") for k in keys), table
+    # the timelapse of the small snapshot's two Mastcam frames, and its page, in the bucket
+    timelapse = {"demo/dashboards/timelapse/index.html", "demo/dashboards/timelapse/curiosity/MAST.webp"}
+    assert timelapse <= set(keys)
+    webp = client.get_object(Bucket=s3_env["bucket"], Key="demo/dashboards/timelapse/curiosity/MAST.webp")
+    assert Image.open(io.BytesIO(webp["Body"].read())).n_frames == 2
     assert not any(Path(k).name.startswith(".") for k in keys)  # no in-flight objects left
     wh = warehouse(s3_env, "demo")
     con = wh.open_catalog()

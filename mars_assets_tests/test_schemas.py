@@ -70,6 +70,7 @@ def test_silver_schemas_name_every_silver_table_and_quarantines_share_one_schema
         "images",
         "image_stats",
         "image_quarantine",
+        "image_quality",
     }
     assert SILVER_SCHEMAS["photo_quarantine"] is SILVER_SCHEMAS["image_quarantine"] is QUARANTINE_SCHEMA
 

@@ -18,6 +18,8 @@ Inputs (any may be None or empty):
   ``passed`` (partitions or runs whose latest evaluation passed), ``failed``, ``latest``
   (``passed`` / ``failed`` / ``planned``), ``partition`` and ``evaluated_at`` (UTC text).
   None means the instance was not available; ``[]`` means no check ran yet.
+* ``image_quality``: gold ``image_quality_daily`` summed per rover × camera (images kept
+  in silver with quality flags or as near duplicates; :mod:`mars_assets.dashboards.quality`).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from mars_assets.dashboards.common import (
     rows,
     style,
 )
+from mars_assets.dashboards.quality import quality_key_numbers, quality_section
 from mars_assets.dashboards.quarantine import (
     quarantine_bars,
     quarantine_by_rover,
@@ -202,6 +205,7 @@ def build_health_dashboard(
     landing_files: pa.Table | None = None,
     check_results: Sequence[dict] | None = None,
     quarantine: pa.Table | Sequence[dict] | None = None,
+    image_quality: pa.Table | None = None,
 ) -> Dashboard:
     """The data-health page (see the module docstring for the inputs). ``quarantine``, when
     given, is used instead of the three silver tables. Returns a :class:`Dashboard` (complete
@@ -243,6 +247,9 @@ def build_health_dashboard(
         ),
         Section("Quarantine per rover", quarantine_by_rover(summary)),
     ]
+    flags = rows(image_quality) if image_quality is not None else None
+    if (flag_section := quality_section(flags, "Images kept with quality flags")) is not None:
+        sections.append(flag_section)
     if checks is None:
         sections.append(Section("Asset checks", note="Check results were not available (no Dagster instance)."))
     elif not checks:
@@ -266,5 +273,5 @@ def build_health_dashboard(
         "Is the warehouse complete and clean? Manifest sols against silver photos, inputs held back "
         "in quarantine tables with their reasons, and the asset checks of the last runs.",
         kept,
-        key_numbers=health_key_numbers(gaps, summary, checks),
+        key_numbers=health_key_numbers(gaps, summary, checks) | quality_key_numbers(flags),
     )

@@ -16,6 +16,9 @@ Inputs (any may be None or empty):
 * gold ``image_stats_daily``: one row per rover × camera × sol — ``images``,
   ``mean_brightness_norm``, ``mean_hf_energy_fraction`` — or per rover × camera × run of sols
   with ``sol_last`` (the last sol of the run; :func:`mars_assets.dashboards.queries.image_trends`).
+* ``quality``: gold ``image_quality_daily`` summed per rover × camera
+  (:func:`mars_assets.dashboards.queries.quality_by_camera`, drawn by
+  :mod:`mars_assets.dashboards.quality`): frames per quality flag and near duplicates.
 * the selected images (:class:`SelectedImage`): chosen by :func:`select_images`, decoded by
   the asset from bronze, with a thumbnail (:func:`thumbnail_data_uri`), the centred
   log-magnitude spectrum (:func:`mars_assets.imaging.log_magnitude_spectrum`) and their
@@ -46,6 +49,7 @@ from mars_assets.dashboards.common import (
     style,
 )
 from mars_assets.dashboards.image_detail import SelectedImage, caption, detail_figure, thumbnail_data_uri
+from mars_assets.dashboards.quality import quality_key_numbers, quality_section
 
 __all__ = ["SELECTION_METRICS", "SelectedImage", "build_images_dashboard", "select_images", "thumbnail_data_uri"]
 
@@ -240,12 +244,14 @@ def build_images_dashboard(
     image_stats_daily: pa.Table | None,
     selected: Sequence[SelectedImage] = (),
     totals: Mapping[str, Any] | None = None,
+    quality: pa.Table | None = None,
 ) -> Dashboard:
     """The images page (see the module docstring for the inputs). An overview scatter of the
-    images (every one, or the sample ``image_stats`` holds), one detail block per selected image
-    (thumbnail, histograms, spectra) and the per-camera trends. Returns a :class:`Dashboard`
-    (complete offline HTML)."""
+    images (every one, or the sample ``image_stats`` holds), the quality flags per camera, one
+    detail block per selected image (thumbnail, histograms, spectra) and the per-camera trends.
+    Returns a :class:`Dashboard` (complete offline HTML)."""
     stats, daily = rows(image_stats), rows(image_stats_daily)
+    flags = rows(quality) if quality is not None else None
     totals = dict(totals) if totals is not None else image_totals_of(stats, len(daily))
     sampled = len(stats) < (totals.get("images") or 0)
     sections = [
@@ -261,6 +267,8 @@ def build_images_dashboard(
             + "; ringed dots are shown in detail below.",
         )
     ]
+    if (flag_section := quality_section(flags)) is not None:
+        sections.append(flag_section)
     for s in selected:
         sections.append(
             Section(
@@ -282,8 +290,8 @@ def build_images_dashboard(
         "images",
         "Images dashboard",
         "Image statistics of the rover images in the warehouse: the extremes by brightness, "
-        "sharpness and spectral slope with their RGB histograms and FFT spectra, and per-camera "
-        "trends over sols.",
-        [s for s in sections if s.figure is not None],
-        key_numbers=images_key_numbers(totals),
+        "sharpness and spectral slope with their RGB histograms and FFT spectra, quality flags and "
+        "near duplicates per camera, and per-camera trends over sols.",
+        [s for s in sections if s.figure is not None or s.html],
+        key_numbers=images_key_numbers(totals) | quality_key_numbers(flags),
     )

@@ -231,3 +231,36 @@ def quarantine_summary(
         order by inputs desc, "table", category, c.rover
     """
     return _query(warehouse, sql, [max_groups, width])
+
+
+#: The counts of gold image_quality_daily summed per rover × camera for the quality sections.
+QUALITY_COUNTS = (
+    "images",
+    "images_flagged",
+    "images_black",
+    "images_blank",
+    "images_saturated",
+    "images_low_information",
+    "images_truncated",
+    "images_small_frame",
+    "images_in_duplicate_groups",
+    "duplicate_groups",
+    "duplicate_copies",
+    "images_unhashed",
+)
+
+
+def quality_by_camera(warehouse: Warehouse) -> pa.Table | None:
+    """Gold image_quality_daily summed per rover × camera (``camera`` ``?`` for null): the
+    QUALITY_COUNTS columns (BIGINT), sorted by rover, camera. None before the model is built.
+    (dbt-duckdb writes an empty model as one all-null row, which its view hides: left out here.)"""
+    if not warehouse.has_table("gold", "image_quality_daily"):
+        return None
+    sums = ", ".join(f"cast(sum({c}) as bigint) as {c}" for c in QUALITY_COUNTS)
+    sql = f"""
+        select rover, coalesce(camera, '?') as camera, {sums}
+        from {warehouse.relation_sql("gold", "image_quality_daily")}
+        where rover is not null
+        group by all order by rover, camera
+    """
+    return _query(warehouse, sql)

@@ -19,11 +19,11 @@ reference_job = dg.define_asset_job(
     description="Rovers listing, manifests, MMGIS waypoints and the landing-zone listing.",
 )
 
-#: Rover × sol partitions: photos, images, image statistics (ranged runs of MARS_BATCH_SOLS).
+#: Rover × sol partitions: photos, images, image statistics and quality (ranged runs of MARS_BATCH_SOLS).
 rover_sol_job = dg.define_asset_job(
     "rover_sol_job",
     selection=INGEST_ASSETS,
-    description="Photos, images and image statistics of rover × sol partitions (a range per run).",
+    description="Photos, images, image statistics and quality flags of rover × sol partitions (a range per run).",
 )
 
 #: Photo metadata only (``mars-assets run --no-images``): no image steps at mission size.

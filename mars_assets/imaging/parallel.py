@@ -3,9 +3,11 @@
 :func:`statistics_for_many` is the entry point the silver asset uses: bytes in,
 one result per input out, in input order. Each result is either the row dict
 of :func:`mars_assets.imaging.statistics_from_bytes` (the same values as
-``image_statistics(decode_image(blob))``) or the :class:`ImageDecodeError`
-instance for an undecodable blob; any other exception (a bug, MemoryError, a
-worker that died) is raised, not returned.
+``image_statistics(decode_image(blob))``; a truncated JPEG is decoded as far as
+it goes and says so in ``notes``, see
+:func:`mars_assets.imaging.quality.statistics_allowing_truncation`) or the
+:class:`ImageDecodeError` instance for an undecodable blob; any other exception
+(a bug, MemoryError, a worker that died) is raised, not returned.
 
 Processes, not threads: decode, FFT and numpy work release the GIL only in
 parts, and separate processes also keep Pillow's and numpy's scratch memory
@@ -48,7 +50,8 @@ from dataclasses import dataclass
 from PIL import Image
 
 from mars_assets.imaging.decode import MAX_DECODE_PIXELS, ImageDecodeError
-from mars_assets.imaging.stats import check_radial_bins, statistics_from_bytes
+from mars_assets.imaging.quality import statistics_allowing_truncation
+from mars_assets.imaging.stats import check_radial_bins
 
 __all__ = [
     "DEFAULT_MIN_PARALLEL_BYTES",
@@ -144,10 +147,12 @@ def _run_chunk(chunk: list[ImageInput], radial_bins: int) -> list[StatsResult]:
 
 def statistics_or_error(blob: ImageInput, radial_bins: int = 32) -> StatsResult:
     """statistics_from_bytes of ``blob`` (an ImageFile is read first), or the ImageDecodeError
-    it raised (returned, not raised). Raises OSError if an ImageFile cannot be read."""
+    it raised (returned, not raised). A truncated JPEG that decodes as far as it goes gets its
+    statistics with ``notes`` saying so (quality.statistics_allowing_truncation: the quality
+    flag ``truncated``) instead of an error. Raises OSError if an ImageFile cannot be read."""
     data = blob.read() if isinstance(blob, ImageFile) else blob
     try:
-        return statistics_from_bytes(data, radial_bins=radial_bins)
+        return statistics_allowing_truncation(data, radial_bins=radial_bins)
     except ImageDecodeError as exc:
         return exc
 
@@ -359,7 +364,7 @@ def statistics_for_many(
 
     Returns:
         A list with one entry per blob, in the order of ``blobs``: the row dict
-        (keys = IMAGE_STATS_SCHEMA.names, as statistics_from_bytes returns) or,
+        (keys = IMAGE_STATS_SCHEMA.names, as statistics_allowing_truncation returns) or,
         for a blob that cannot be decoded, the ImageDecodeError instance (test
         with ``isinstance(r, ImageDecodeError)``; ``str(r)`` is the reason).
 

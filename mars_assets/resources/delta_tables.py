@@ -40,7 +40,9 @@ from deltalake.exceptions import CommitFailedError, TableNotFoundError
 from mars_assets.resources.s3 import sql_string
 
 #: Tables written per rover × sol; partitioned by rover, sol a column.
-PARTITIONED_TABLES = frozenset({"photos", "photo_quarantine", "images", "image_stats", "image_quarantine"})
+PARTITIONED_TABLES = frozenset(
+    {"photos", "photo_quarantine", "images", "image_stats", "image_quarantine", "image_quality"}
+)
 PARTITION_BY = ["rover"]
 #: Table properties set when a table is created: a checkpoint every 10 commits keeps the log
 #: short to read (a commit on S3 costs 0.4–0.7 s; with 10 about half of that).

@@ -290,11 +290,11 @@ class Warehouse(dg.ConfigurableResource):
             out.write(data)
         fs.move(tmp, path)
 
-    def write_objects(self, prefix: str, objects: Mapping[str, bytes]) -> list[str]:
+    def write_objects(self, prefix: str, objects: Mapping[str, bytes], *, replace: bool = True) -> list[str]:
         """Replace the objects under ``prefix`` with ``objects`` (name -> bytes); returns URIs.
 
         New objects are written first (each whole, see _put), then objects under the prefix
-        that are not in ``objects`` are deleted.
+        that are not in ``objects`` are deleted (kept with ``replace=False``).
         """
         fs = self._fs()
         folder = self._p(prefix)
@@ -303,7 +303,8 @@ class Warehouse(dg.ConfigurableResource):
             self._put(fs, f"{folder}/{name}", data)
             written.append(f"{folder}/{name}")
         keep = set(written)
-        for info in fs.get_file_info(pafs.FileSelector(folder, recursive=True, allow_not_found=True)):
+        listing = fs.get_file_info(pafs.FileSelector(folder, recursive=True, allow_not_found=True)) if replace else []
+        for info in listing:
             if info.type == pafs.FileType.File and info.path not in keep:
                 fs.delete_file(info.path)
         return [f"s3://{p}" if self.is_s3 else p for p in written]

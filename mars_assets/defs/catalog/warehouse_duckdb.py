@@ -16,6 +16,7 @@ GOLD_MODELS = (
     "camera_categories",
     "photos_by_camera_category",
     "camera_travel",
+    "image_quality_daily",
 )
 
 

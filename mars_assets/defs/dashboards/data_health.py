@@ -15,9 +15,11 @@ from mars_assets.resources import Warehouse
         ("silver", "photo_quarantine"),
         ("silver", "image_quarantine"),
         ("silver", "landing_files"),
+        ("gold", "image_quality_daily"),
     ],
     "dashboards/data_health/index.html: manifest sols by gap status, quarantined inputs with reasons "
-    "(silver *_quarantine tables and quarantined landing files), latest asset-check results.",
+    "(silver *_quarantine tables and quarantined landing files), images kept with quality flags, latest "
+    "asset-check results.",
 )
 def data_health_dashboard(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
     """photo_gaps (one row per manifest sol) is read whole; the quarantined inputs are counted
@@ -26,6 +28,7 @@ def data_health_dashboard(context: dg.AssetExecutionContext, warehouse: Warehous
     inputs = {
         "gold.photo_gaps": read_or_none(warehouse, "gold", "photo_gaps"),
         "silver quarantine by table, reason and rover": quarantine,
+        "gold.image_quality_daily by rover and camera": queries.quality_by_camera(warehouse),
     }
     counts = {
         f"silver.{t}": queries.row_count(warehouse, "silver", t)
@@ -40,6 +43,7 @@ def data_health_dashboard(context: dg.AssetExecutionContext, warehouse: Warehous
         photo_gaps=inputs["gold.photo_gaps"],
         quarantine=quarantine if quarantine is not None else [],
         check_results=checks,
+        image_quality=inputs["gold.image_quality_daily by rover and camera"],
     )
     extra = {
         "asset checks": dg.MetadataValue.int(len(checks) if checks is not None else 0),

@@ -11,20 +11,23 @@ from mars_assets.resources import Warehouse
 
 @dashboard_asset(
     "images",
-    [("silver", "image_stats"), ("gold", "image_stats_daily")],
+    [("silver", "image_stats"), ("gold", "image_stats_daily"), ("gold", "image_quality_daily")],
     "dashboards/images/index.html: the extreme images by brightness, sharpness and spectral slope with "
-    "thumbnail, RGB histograms, log-magnitude and radial power spectra; per-camera trends over sols.",
+    "thumbnail, RGB histograms, log-magnitude and radial power spectra; quality flags and near duplicates "
+    "per camera; per-camera trends over sols.",
 )
 def images_dashboard(warehouse: Warehouse) -> dg.MaterializeResult:
     """Every input aggregated or capped in DuckDB: a sample of at most ``queries.IMAGE_SAMPLE``
     images for the scatter, the key numbers over all images, the candidate extremes (at most
-    2 × IMAGES_PER_END per metric, whole rows) and gold image_stats_daily binned to at most
-    ``queries.TREND_POINTS`` points per rover × camera."""
+    2 × IMAGES_PER_END per metric, whole rows), gold image_stats_daily binned to at most
+    ``queries.TREND_POINTS`` points per rover × camera and gold image_quality_daily summed per
+    rover × camera."""
     metrics = tuple(column for column, _, _ in SELECTION_METRICS)
     inputs = {
         "silver.image_stats sample": queries.image_sample(warehouse),
         "silver.image_stats extremes": queries.image_candidates(warehouse, metrics, IMAGES_PER_END),
         "gold.image_stats_daily by run of sols": queries.image_trends(warehouse),
+        "gold.image_quality_daily by rover and camera": queries.quality_by_camera(warehouse),
     }
     totals = queries.image_totals(warehouse)
     picks = selected_images(warehouse, inputs["silver.image_stats extremes"])
@@ -33,6 +36,7 @@ def images_dashboard(warehouse: Warehouse) -> dg.MaterializeResult:
         image_stats_daily=inputs["gold.image_stats_daily by run of sols"],
         selected=picks,
         totals=totals or {"images": 0},
+        quality=inputs["gold.image_quality_daily by rover and camera"],
     )
     shown = ", ".join(f"{p.stats['image_id']} ({'/'.join(p.labels)})" for p in picks)
     counts = {

@@ -17,7 +17,17 @@ from mars_assets.lib.silver import storage_schema
 from mars_assets.resources import Warehouse
 
 #: The silver tables the gold models read (dbt/models/gold/_sources.yml).
-SOURCE_TABLES = ("photos", "rovers", "cameras", "manifest_sols", "waypoints", "traverse", "images", "image_stats")
+SOURCE_TABLES = (
+    "photos",
+    "rovers",
+    "cameras",
+    "manifest_sols",
+    "waypoints",
+    "traverse",
+    "images",
+    "image_stats",
+    "image_quality",
+)
 
 
 def run_dbt_build(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse):
