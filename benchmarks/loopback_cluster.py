@@ -182,7 +182,7 @@ class LoopbackCluster:
 
         app = Celery(broker=self.env["MARS_CELERY_BROKER"])
         deadline = time.monotonic() + timeout
-        wanted = {n for n, p in self.workers.items() if p.poll() is None}
+        wanted = set(self.workers)  # a worker that died at start-up is an error, not left out
         try:
             while True:
                 seen = {k.split("@")[0] for reply in app.control.ping(timeout=1) for k in reply}
@@ -349,6 +349,13 @@ def loopback_cluster(
             aws_access_key_id=S3_KEY_ID,
             aws_secret_access_key=S3_SECRET,
         ).create_bucket(Bucket=bucket)
+        # create the PostgreSQL schema once, before the processes that open the instance start
+        # together: each would create it, and the losers of that race exit ("type jobs already exists")
+        migrate = subprocess.run(
+            [str(BIN / "dagster"), "instance", "migrate"], env=full_env, capture_output=True, text=True, timeout=300
+        )
+        if migrate.returncode:
+            raise RuntimeError(f"dagster instance migrate failed:\n{migrate.stdout[-2000:]}\n{migrate.stderr[-2000:]}")
         dev = cluster.spawn(
             "dagster-dev",
             [str(BIN / "dagster"), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
