@@ -127,11 +127,14 @@ def decode_image(data: bytes) -> DecodedImage:
 MAX_DECODE_PIXELS = 50_000_000
 
 
-def open_image(data: bytes, convert: Callable[[Image.Image], _T]) -> _T:
+def open_image(
+    data: bytes, convert: Callable[[Image.Image], _T], draft: tuple[str, tuple[int, int]] | None = None
+) -> _T:
     """``convert(loaded Pillow image)`` with Pillow's errors turned into
     ImageDecodeError (decode_image is ``open_image(data, to_pixels)``). ``convert``
     must do only decoding-side work: anything it raises of the _DECODE_ERRORS kinds
-    is reported as a corrupt image."""
+    is reported as a corrupt image. ``draft``: ``(mode, size)`` for ``Image.draft``
+    before the pixels are decoded (JPEG only: a downscaled decode; a no-op otherwise)."""
     if not data:
         raise ImageDecodeError("empty image data (0 bytes)")
     fmt = "unknown format"
@@ -144,6 +147,8 @@ def open_image(data: bytes, convert: Callable[[Image.Image], _T]) -> _T:
                     f"image too large to decode safely: {width} × {height} {fmt} is over "
                     f"MAX_DECODE_PIXELS = {MAX_DECODE_PIXELS:,} pixels"
                 )
+            if draft is not None:
+                img.draft(*draft)
             img.load()
             return convert(img)
     except ImageDecodeError:

@@ -23,7 +23,6 @@ Pure Python / numpy / scipy / Pillow / imagehash; no Dagster here.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import TypeVar
 
@@ -33,7 +32,7 @@ from PIL import Image
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from mars_assets.imaging.decode import _DECODE_ERRORS, MAX_DECODE_PIXELS, ImageDecodeError, normalise_mode
+from mars_assets.imaging.decode import ImageDecodeError, normalise_mode, open_image
 from mars_assets.imaging.stats import statistics_from_bytes
 
 __all__ = [
@@ -135,7 +134,7 @@ def decode_small(data: bytes, size: tuple[int, int], mode: str | None = "L") -> 
     Raises:
         ImageDecodeError: as decode_image (empty, unknown, corrupt, truncated, too large).
     """
-    return _open(data, lambda img: _to_8bit(img, mode), draft=(mode or "RGB", size))
+    return open_image(data, lambda img: _to_8bit(img, mode), draft=(mode or "RGB", size))
 
 
 def _to_8bit(img: Image.Image, mode: str | None) -> Image.Image:
@@ -143,36 +142,6 @@ def _to_8bit(img: Image.Image, mode: str | None) -> Image.Image:
     if isinstance(src, np.ndarray):  # 16-bit plane: top 8 bits
         src = Image.fromarray((src >> 8).astype(np.uint8))
     return src.convert(mode or src.mode)  # a new image, independent of the file
-
-
-def _open(data: bytes, convert: Callable[[Image.Image], _T], draft: tuple[str, tuple[int, int]]) -> _T:
-    """decode.open_image with ``Image.draft`` set before the pixels are decoded."""
-    if not data:
-        raise ImageDecodeError("empty image data (0 bytes)")
-    fmt = "unknown format"
-    try:
-        with Image.open(io.BytesIO(data)) as img:
-            fmt = img.format or fmt
-            width, height = img.size
-            if width * height > MAX_DECODE_PIXELS:
-                raise ImageDecodeError(
-                    f"image too large to decode safely: {width} × {height} {fmt} is over "
-                    f"MAX_DECODE_PIXELS = {MAX_DECODE_PIXELS:,} pixels"
-                )
-            img.draft(*draft)  # JPEG only; a no-op for other formats
-            img.load()
-            return convert(img)
-    except ImageDecodeError:
-        raise
-    except Image.UnidentifiedImageError:
-        raise ImageDecodeError(
-            f"unrecognised image data ({len(data)} bytes): not a format Pillow can identify"
-        ) from None
-    except Image.DecompressionBombError as exc:
-        raise ImageDecodeError(f"image too large to decode safely: {exc}") from None
-    except _DECODE_ERRORS as exc:
-        reason = str(exc) or type(exc).__name__
-        raise ImageDecodeError(f"corrupt or truncated {fmt} image ({len(data)} bytes): {reason}") from None
 
 
 def _truncated_jpeg(data: bytes, exc: ImageDecodeError) -> bool:
